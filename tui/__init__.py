@@ -1,0 +1,1 @@
+"""embtui terminal user interface."""
