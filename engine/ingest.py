@@ -1,0 +1,308 @@
+"""Read inputs into dense entity tables: vectors (id, label, vector) or collections of entities.
+
+Files are read through DuckDB (engine.store.open_source); `.npy` through numpy. Every check
+that fails raises InputError with one line naming the problem, before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine.errors import InputError
+from engine.store import open_source
+
+METRICS = ("cosine", "euclidean", "dot")
+RESERVED = ("idx", "id", "label", "weight")
+_LIST_TYPE = re.compile(r"\[\d*\]$")
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "REAL")
+
+
+@dataclass
+class Ingested:
+    kind: str  # "vectors" | "collections"
+    entities: pa.Table  # idx, id, label, weight, metadata…
+    vectors: np.ndarray | None = None  # (N, d) float32
+    memberships: pa.Table | None = None  # collection, idx, weight
+    n_collections: int = 0
+
+    @property
+    def n(self) -> int:
+        return self.entities.num_rows
+
+
+def file_key(path: str | os.PathLike) -> str:
+    """Content hash of an input file: the root of every cache key."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _is_numeric(dtype: str) -> bool:
+    return dtype.upper().split("(")[0] in _NUMERIC or dtype.upper().startswith("DECIMAL")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _require(columns: list[str], name: str | None, what: str, source: str) -> None:
+    if name is not None and name not in columns:
+        raise InputError(f"{source}: no {what} column '{name}' (columns: {', '.join(columns)})")
+
+
+def _examples(ids, limit: int = 5) -> str:
+    ids = [str(i) for i in ids]
+    text = ", ".join(repr(i) for i in ids[:limit])
+    return text + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def _check_ids(ids: pa.Array, source: str) -> None:
+    if ids.null_count:
+        raise InputError(f"{source}: {ids.null_count} rows have no id")
+    counts = pc.value_counts(ids)
+    dupes = counts.filter(pc.greater(counts.field("counts"), 1))
+    if len(dupes):
+        values = dupes.field("values").to_pylist()
+        raise InputError(f"{source}: duplicate ids: {_examples(values)}")
+
+
+def _labels(ids: pa.Array, labels: pa.Array | None) -> pa.Array:
+    """A missing or empty label falls back to the id."""
+    if labels is None:
+        return ids
+    labels = pc.cast(labels, pa.string())
+    empty = pc.or_kleene(pc.is_null(labels), pc.equal(pc.utf8_trim_whitespace(labels), ""))
+    return pc.if_else(pc.fill_null(empty, True), ids, labels)
+
+
+# ---- vectors -----------------------------------------------------------------------------
+
+def read_vectors(source, *, id_col: str | None = None, label_col: str | None = None,
+                 vector_col: str | None = None, weight_col: str | None = None,
+                 metric: str = "cosine", table: str | None = None,
+                 labels_file: str | None = None, name: str | None = None) -> Ingested:
+    """Vectors from a file (parquet/CSV/JSONL/.npy/DuckDB table) or an in-memory frame."""
+    if metric not in METRICS:
+        raise InputError(f"unknown metric '{metric}' (use {', '.join(METRICS)})")
+    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npy":
+        return _read_npy(str(source), labels_file, metric)
+    with open_source(source, table=table, name=name) as src:
+        display = src.name
+        types = dict(src.columns())
+        cols = list(types)
+        for col, what in ((id_col, "id"), (label_col, "label"), (vector_col, "vector"),
+                          (weight_col, "weight")):
+            _require(cols, col, what, display)
+        id_col = id_col or ("id" if "id" in types else None)
+        if label_col is None:
+            label_col = next((c for c in ("label", "name", "title") if c in types), None)
+        if weight_col is None and "weight" in types and _is_numeric(types["weight"]):
+            weight_col = "weight"
+        taken = {c for c in (id_col, label_col, weight_col) if c}
+        if vector_col is None:
+            lists = [c for c in cols if c not in taken and _LIST_TYPE.search(types[c])]
+            if len(lists) == 1:
+                vector_col = lists[0]
+            elif len(lists) > 1:
+                raise InputError(f"{display}: several list columns ({', '.join(lists)}); "
+                                 "choose one with --vector")
+        if vector_col is not None:
+            vec_cols = [vector_col]
+            vtype = types[vector_col]
+            if _LIST_TYPE.search(vtype):
+                vec_sql = f"CAST({_q(vector_col)} AS DOUBLE[]) AS _vec"
+            elif vtype.upper() == "VARCHAR":  # "[0.1, 0.2]" in a CSV
+                vec_sql = f"CAST({_q(vector_col)} AS DOUBLE[]) AS _vec"
+            else:
+                raise InputError(f"{display}: column '{vector_col}' is {vtype}, not a list of "
+                                 "numbers")
+        else:
+            vec_cols = [c for c in cols if c not in taken and _is_numeric(types[c])]
+            if not vec_cols:
+                raise InputError(f"{display}: no vector column (a list column, or numeric "
+                                 "columns); name one with --vector")
+            vec_sql = "[" + ", ".join(f"CAST({_q(c)} AS DOUBLE)" for c in vec_cols) + "] AS _vec"
+        meta = [c for c in cols if c not in taken and c not in vec_cols]
+        select = [f"CAST({_q(id_col)} AS VARCHAR) AS _id" if id_col
+                  else "CAST(row_number() OVER () - 1 AS VARCHAR) AS _id"]
+        select.append(f"CAST({_q(label_col)} AS VARCHAR) AS _label" if label_col
+                      else "NULL::VARCHAR AS _label")
+        select.append(f"CAST({_q(weight_col)} AS DOUBLE) AS _weight" if weight_col
+                      else "1.0::DOUBLE AS _weight")
+        select += [_q(c) for c in meta]
+        select.append(vec_sql)
+        try:
+            rows = src.arrow(f"SELECT {', '.join(select)} FROM src")
+        except InputError as err:
+            if "convert" not in str(err).lower():
+                raise
+            where = f"column '{vector_col}'" if vector_col else "the numeric columns"
+            raise InputError(f"{display}: non-numeric vectors in {where} "
+                             f"({str(err).split(': ', 1)[-1]})") from None
+    if rows.num_rows == 0:
+        raise InputError(f"{display} has no rows")
+    ids = rows.column("_id").combine_chunks()
+    _check_ids(ids, display)
+    X = _list_to_matrix(rows.column("_vec").combine_chunks(), ids, display)
+    _check_vectors(X, ids, metric, display)
+    weight = pc.fill_null(rows.column("_weight").combine_chunks(), 1.0)
+    entities = _entity_table(ids, _labels(ids, rows.column("_label").combine_chunks()), weight,
+                             {c: rows.column(c) for c in meta})
+    return Ingested("vectors", entities, vectors=X)
+
+
+def _read_npy(path: str, labels_file: str | None, metric: str) -> Ingested:
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    try:
+        X = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise InputError(f"{path}: not a readable .npy array ({err})") from None
+    if X.ndim != 2:
+        raise InputError(f"{path}: expected a 2-D array of vectors, got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise InputError(f"{path}: vectors are {X.dtype}, not real numbers")
+    if len(X) == 0:
+        raise InputError(f"{path} has no rows")
+    ids = pa.array([str(i) for i in range(len(X))], pa.string())
+    labels = None
+    if labels_file is not None:
+        if not os.path.exists(labels_file):
+            raise InputError(f"{labels_file}: no such file")
+        with open(labels_file, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+        if len(lines) != len(X):
+            raise InputError(f"{labels_file} has {len(lines)} lines for {len(X)} vectors")
+        labels = pa.array(lines, pa.string())
+    X = X.astype(np.float32)
+    _check_vectors(X, ids, metric, path)
+    entities = _entity_table(ids, _labels(ids, labels), pa.array(np.ones(len(X))), {})
+    return Ingested("vectors", entities, vectors=X)
+
+
+def _list_to_matrix(vec: pa.Array, ids: pa.Array, source: str) -> np.ndarray:
+    if vec.null_count:
+        bad = pc.filter(ids, pc.is_null(vec)).to_pylist()
+        raise InputError(f"{source}: missing vectors for ids {_examples(bad)}")
+    lengths = pc.list_value_length(vec).to_numpy(zero_copy_only=False)
+    dim = int(lengths[0])
+    ragged = np.flatnonzero(lengths != dim)
+    if len(ragged):
+        i = int(ragged[0])
+        raise InputError(f"{source}: ragged vectors: id {ids[0].as_py()!r} has {dim} values, "
+                         f"id {ids[i].as_py()!r} has {int(lengths[i])}")
+    if dim == 0:
+        raise InputError(f"{source}: vectors are empty")
+    values = pc.list_flatten(vec)
+    if values.null_count:
+        row_of = np.repeat(np.arange(len(vec)), lengths)
+        bad = np.unique(row_of[values.is_null().to_numpy(zero_copy_only=False)])
+        raise InputError(f"{source}: vectors with missing values for ids "
+                         f"{_examples(ids.take(pa.array(bad)).to_pylist())}")
+    return values.to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(vec), dim)
+
+
+def _check_vectors(X: np.ndarray, ids: pa.Array, metric: str, source: str) -> None:
+    finite = np.isfinite(X).all(axis=1)
+    if not finite.all():
+        bad = ids.take(pa.array(np.flatnonzero(~finite))).to_pylist()
+        raise InputError(f"{source}: NaN or infinite values in the vectors of ids {_examples(bad)}")
+    if metric == "cosine":
+        zero = ~X.any(axis=1)
+        if zero.any():
+            bad = ids.take(pa.array(np.flatnonzero(zero))).to_pylist()
+            raise InputError(f"{source}: zero vectors have no cosine similarity: ids "
+                             f"{_examples(bad)} (drop them or use --metric euclidean)")
+
+
+def _entity_table(ids: pa.Array, labels: pa.Array, weight: pa.Array,
+                  meta: dict[str, pa.ChunkedArray]) -> pa.Table:
+    n = len(ids)
+    columns = {"idx": pa.array(np.arange(n, dtype=np.int32)), "id": ids, "label": labels,
+               "weight": pc.cast(weight, pa.float64())}
+    for name, col in meta.items():
+        key = name
+        while key.lower() in columns or key.lower() in RESERVED:
+            key = key + "_"
+        columns[key] = col
+    return pa.table(columns)
+
+
+# ---- collections -------------------------------------------------------------------------
+
+def read_collections(source, *, collection_col: str | None = None, entity_col: str | None = None,
+                     weight_col: str | None = None, label_col: str | None = None,
+                     meta_cols: tuple[str, ...] = (), min_count: int = 1,
+                     table: str | None = None, name: str | None = None) -> Ingested:
+    """Rows of (collection, entity[, weight]) → entities seen in ≥ min_count collections."""
+    if min_count < 1:
+        raise InputError(f"--min-count must be at least 1 (got {min_count})")
+    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npy":
+        raise InputError(f"{source}: a .npy file holds vectors, not collections")
+    with open_source(source, table=table, name=name) as src:
+        display = src.name
+        types = dict(src.columns())
+        cols = list(types)
+        collection_col = collection_col or "collection"
+        entity_col = entity_col or "entity"
+        _require(cols, collection_col, "collection", display)
+        _require(cols, entity_col, "entity", display)
+        _require(cols, weight_col, "weight", display)
+        _require(cols, label_col, "label", display)
+        for col in meta_cols:
+            _require(cols, col, "metadata", display)
+        if weight_col and not _is_numeric(types[weight_col]):
+            raise InputError(f"{display}: weight column '{weight_col}' is {types[weight_col]}, "
+                             "not numeric")
+        total = src.scalar("SELECT count(*) FROM src")
+        if not total:
+            raise InputError(f"{display}: an empty collection file (no rows)")
+        weight = f"CAST({_q(weight_col)} AS DOUBLE)" if weight_col else "1.0::DOUBLE"
+        src.con.execute(f"""
+            CREATE TEMP TABLE pairs AS
+            SELECT CAST({_q(collection_col)} AS VARCHAR) AS collection,
+                   CAST({_q(entity_col)} AS VARCHAR) AS id, max(coalesce({weight}, 1.0)) AS weight
+            FROM src
+            WHERE {_q(collection_col)} IS NOT NULL AND {_q(entity_col)} IS NOT NULL
+            GROUP BY ALL""")
+        src.con.execute(f"""
+            CREATE TEMP TABLE kept AS
+            SELECT id, count(*)::DOUBLE AS n FROM pairs GROUP BY id HAVING count(*) >= {int(min_count)}""")
+        if not src.scalar("SELECT count(*) FROM pairs"):
+            raise InputError(f"{display}: an empty collection file (no rows with both a "
+                             "collection and an entity)")
+        if not src.scalar("SELECT count(*) FROM kept"):
+            raise InputError(f"{display}: no entity is in at least {min_count} collections "
+                             "(lower --min-count)")
+        extra = [c for c in ((label_col,) if label_col else ()) + tuple(meta_cols)]
+        agg = ", ".join(f"min({_q(c)}) AS {_q(c)}" for c in extra)
+        src.con.execute(f"""
+            CREATE TEMP TABLE ents AS
+            SELECT (row_number() OVER (ORDER BY kept.id) - 1)::INTEGER AS idx, kept.id, kept.n
+                   {', ' + ', '.join('a.' + _q(c) for c in extra) if extra else ''}
+            FROM kept
+            {f'LEFT JOIN (SELECT CAST({_q(entity_col)} AS VARCHAR) AS id, {agg} FROM src GROUP BY 1) a ON a.id = kept.id' if extra else ''}
+            """)
+        ents = src.arrow("SELECT * FROM ents ORDER BY idx")
+        memberships = src.arrow("""
+            SELECT p.collection, e.idx, p.weight FROM pairs p JOIN ents e ON e.id = p.id
+            ORDER BY p.collection, e.idx""")
+        n_collections = int(src.scalar(
+            "SELECT count(DISTINCT collection) FROM pairs WHERE id IN (SELECT id FROM kept)"))
+    ids = ents.column("id").combine_chunks()
+    labels = ents.column(label_col).combine_chunks() if label_col else None
+    meta = {c: ents.column(c) for c in meta_cols}
+    entities = _entity_table(ids, _labels(ids, labels), ents.column("n").combine_chunks(), meta)
+    return Ingested("collections", entities, memberships=memberships,
+                    n_collections=n_collections)

@@ -1,0 +1,463 @@
+"""The dataset file: DuckDB schema, per-step transactions, read-only opening, input sources.
+
+This is the only module that imports duckdb. Everything crosses its boundary as numpy arrays or
+pyarrow tables, never as Python lists per row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from engine import __version__
+from engine.errors import InputError
+
+SCHEMA_VERSION = 1
+
+_FIXED_TABLES = {
+    "meta": "key TEXT PRIMARY KEY, value TEXT",
+    "memberships": "collection TEXT, idx INTEGER, weight DOUBLE",
+    "knn": "src INTEGER, rank SMALLINT, dst INTEGER, sim FLOAT",
+    "layout": "name TEXT, idx INTEGER, x FLOAT, y FLOAT",
+    "merge_tree": "a INTEGER, b INTEGER, sim FLOAT",
+    "communities": "method TEXT, idx INTEGER, community INTEGER, strength FLOAT",
+    "steps": "name TEXT PRIMARY KEY, params JSON, key TEXT, created TIMESTAMP, seconds DOUBLE",
+}
+# entities and vectors depend on the input (metadata columns, vector width): created by ingest.
+_TABLES = ("meta", "entities", "vectors", "memberships", "knn", "layout", "merge_tree",
+           "communities", "steps")
+
+
+def _arrow(rel) -> pa.Table:
+    fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
+    return fetch()
+
+
+def _friendly(path: str, err: Exception) -> InputError:
+    text = str(err)
+    if "lock" in text.lower():
+        return InputError(f"{path} is locked by another process (a build still running?); "
+                          "try again when it has finished")
+    if "not a valid DuckDB database" in text:
+        return InputError(f"{path} is not a DuckDB file")
+    if "newer version" in text or "version number" in text or "storage version" in text:
+        return InputError(f"{path} was written by a newer DuckDB; upgrade duckdb to read it")
+    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return InputError(f"{path}: {first}")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    name: str
+    params: dict
+    key: str
+    created: datetime | None
+    seconds: float
+
+
+class Store:
+    """An open dataset file. Read-only unless opened for a build."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool):
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+
+    # ---- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, read_only: bool = True) -> "Store":
+        """Open an existing embtui dataset, checking that it is one and of a schema we read."""
+        path = str(path)
+        if not os.path.exists(path):
+            raise InputError(f"{path}: no such file")
+        if os.path.isdir(path):
+            raise InputError(f"{path} is a directory, not a dataset file")
+        try:
+            con = duckdb.connect(path, read_only=read_only)
+        except duckdb.Error as err:
+            raise _friendly(path, err) from None
+        store = cls(con, path, read_only)
+        try:
+            store._check_schema()
+        except BaseException:
+            con.close()
+            raise
+        return store
+
+    @classmethod
+    def create(cls, path: str | os.PathLike) -> "Store":
+        """Open for writing, creating the schema if the file is new or empty."""
+        path = str(path)
+        existed = os.path.exists(path) and os.path.getsize(path) > 0
+        if existed:
+            store = cls.open(path, read_only=False)
+            return store
+        try:
+            con = duckdb.connect(path)
+        except duckdb.Error as err:
+            raise _friendly(path, err) from None
+        store = cls(con, path, False)
+        with store.transaction():
+            for name, columns in _FIXED_TABLES.items():
+                con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+            now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            store._set_meta({"schema_version": str(SCHEMA_VERSION),
+                             "embtui_version": __version__, "created": now})
+        return store
+
+    def _check_schema(self) -> None:
+        names = set(self.table_names())
+        if "meta" not in names or "steps" not in names:
+            raise InputError(f"{self.path} is a DuckDB file but not an embtui dataset")
+        version = self.meta().get("schema_version")
+        if version is None or not version.isdigit():
+            raise InputError(f"{self.path} is a DuckDB file but not an embtui dataset")
+        if int(version) > SCHEMA_VERSION:
+            raise InputError(f"{self.path} has dataset schema version {version}, newer than "
+                             f"this embtui reads ({SCHEMA_VERSION}); upgrade embtui")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- generic reads -------------------------------------------------------------------
+
+    def table_names(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        rows = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position", [table]
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def arrow(self, sql: str, params: list | None = None) -> pa.Table:
+        return _arrow(self.con.sql(sql, params=params) if params else self.con.sql(sql))
+
+    def numpy(self, sql: str, params: list | None = None) -> dict[str, np.ndarray]:
+        return self.con.execute(sql, params or []).fetchnumpy()
+
+    def scalar(self, sql: str, params: list | None = None):
+        row = self.con.execute(sql, params or []).fetchone()
+        return None if row is None else row[0]
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.con.execute("SELECT key, value FROM meta").fetchall())
+
+    def steps(self) -> dict[str, StepRecord]:
+        rows = self.con.execute(
+            "SELECT name, params, key, created, seconds FROM steps ORDER BY created"
+        ).fetchall()
+        return {r[0]: StepRecord(r[0], json.loads(r[1]) if r[1] else {}, r[2], r[3], r[4] or 0.0)
+                for r in rows}
+
+    # ---- typed reads used by the Dataset -------------------------------------------------
+
+    def entity_count(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM entities") or 0)
+
+    def entity_columns(self) -> list[str]:
+        return [c for c, _ in self.columns("entities")]
+
+    def entities(self, columns: list[str] | None = None) -> pa.Table:
+        cols = ", ".join(_quote(c) for c in (columns or self.entity_columns()))
+        return self.arrow(f"SELECT {cols} FROM entities ORDER BY idx")
+
+    def entity_row(self, idx: int) -> dict:
+        cur = self.con.execute("SELECT * FROM entities WHERE idx = ?", [int(idx)])
+        names = [d[0] for d in cur.description]
+        row = cur.fetchone()
+        return {} if row is None else dict(zip(names, row))
+
+    def vectors(self) -> np.ndarray | None:
+        if "vectors" not in self.table_names():
+            return None
+        table = self.arrow("SELECT vec FROM vectors ORDER BY idx")
+        if table.num_rows == 0:
+            return None
+        col = table.column(0).combine_chunks()
+        dim = col.type.list_size
+        return col.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
+
+    def memberships(self) -> dict[str, np.ndarray]:
+        return self.numpy(
+            "SELECT dense_rank() OVER (ORDER BY collection) - 1 AS coll, idx, weight "
+            "FROM memberships"
+        )
+
+    def knn(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The stored graph as padded (n, k) arrays (idx -1 / sim NaN where a row is short)."""
+        cols = self.numpy("SELECT src, rank, dst, sim FROM knn")
+        k = int(cols["rank"].max()) if len(cols["rank"]) else 0
+        idx = np.full((n, k), -1, dtype=np.int32)
+        sim = np.full((n, k), np.nan, dtype=np.float32)
+        src = cols["src"].astype(np.int64)
+        col = cols["rank"].astype(np.int64) - 1
+        idx[src, col] = cols["dst"]
+        sim[src, col] = cols["sim"]
+        return idx, sim
+
+    def layout_names(self) -> list[str]:
+        return [r[0] for r in self.con.execute(
+            "SELECT DISTINCT name FROM layout ORDER BY name").fetchall()]
+
+    def layout(self, name: str, n: int) -> np.ndarray:
+        cols = self.numpy("SELECT idx, x, y FROM layout WHERE name = ?", [name])
+        xy = np.full((n, 2), np.nan, dtype=np.float32)
+        xy[cols["idx"], 0] = cols["x"]
+        xy[cols["idx"], 1] = cols["y"]
+        return xy
+
+    def merge_tree(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cols = self.numpy("SELECT a, b, sim FROM merge_tree ORDER BY sim DESC, a, b")
+        return (cols["a"].astype(np.int32), cols["b"].astype(np.int32),
+                cols["sim"].astype(np.float32))
+
+    def community_methods(self) -> list[str]:
+        return [r[0] for r in self.con.execute(
+            "SELECT DISTINCT method FROM communities ORDER BY method").fetchall()]
+
+    def communities(self, method: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        cols = self.numpy("SELECT idx, community, strength FROM communities WHERE method = ?",
+                          [method])
+        labels = np.full(n, -1, dtype=np.int32)
+        strength = np.full(n, np.nan, dtype=np.float32)
+        labels[cols["idx"]] = cols["community"]
+        strength[cols["idx"]] = cols["strength"]
+        return labels, strength
+
+    # ---- writes (build only) -------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self):
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def _set_meta(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, str(value)])
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        self._set_meta(values)
+
+    def record_step(self, name: str, params: dict, key: str, seconds: float) -> None:
+        self.con.execute(
+            "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?)",
+            [name, json.dumps(params, sort_keys=True), key,
+             datetime.now(timezone.utc).replace(tzinfo=None), float(seconds)],
+        )
+
+    def forget_steps(self, names) -> None:
+        for name in names:
+            self.con.execute("DELETE FROM steps WHERE name = ?", [name])
+
+    def replace_entities(self, entities: pa.Table, vectors: np.ndarray | None,
+                         memberships: pa.Table | None) -> None:
+        """Replace the input tables (call inside a transaction)."""
+        con = self.con
+        con.register("_entities_in", entities)
+        con.execute("DROP TABLE IF EXISTS entities")
+        con.execute("CREATE TABLE entities AS SELECT * FROM _entities_in ORDER BY idx")
+        con.unregister("_entities_in")
+        con.execute("ALTER TABLE entities ADD PRIMARY KEY (idx)")
+        con.execute("DROP TABLE IF EXISTS vectors")
+        if vectors is not None:
+            n, dim = vectors.shape
+            vec = pa.FixedSizeListArray.from_arrays(
+                pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel()), dim)
+            table = pa.table({"idx": pa.array(np.arange(n, dtype=np.int32)), "vec": vec})
+            con.register("_vectors_in", table)
+            con.execute(f"CREATE TABLE vectors AS SELECT idx, vec::FLOAT[{dim}] AS vec "
+                        "FROM _vectors_in")
+            con.unregister("_vectors_in")
+        con.execute("DELETE FROM memberships")
+        if memberships is not None:
+            con.register("_memberships_in", memberships)
+            con.execute("INSERT INTO memberships SELECT collection, idx, weight "
+                        "FROM _memberships_in")
+            con.unregister("_memberships_in")
+
+    def replace_knn(self, idx: np.ndarray, sim: np.ndarray) -> None:
+        n, k = idx.shape
+        keep = idx >= 0
+        src = np.broadcast_to(np.arange(n, dtype=np.int32)[:, None], (n, k))[keep]
+        rank = np.broadcast_to(np.arange(1, k + 1, dtype=np.int16)[None, :], (n, k))[keep]
+        self._replace("knn", None, pa.table({
+            "src": src, "rank": rank, "dst": idx[keep].astype(np.int32),
+            "sim": sim[keep].astype(np.float32)}))
+
+    def replace_layout(self, name: str, xy: np.ndarray) -> None:
+        n = len(xy)
+        self._replace("layout", ("name", name), pa.table({
+            "name": pa.array([name] * n, pa.string()) if n else pa.array([], pa.string()),
+            "idx": np.arange(n, dtype=np.int32),
+            "x": xy[:, 0].astype(np.float32), "y": xy[:, 1].astype(np.float32)}))
+
+    def replace_merge_tree(self, a: np.ndarray, b: np.ndarray, s: np.ndarray) -> None:
+        self._replace("merge_tree", None, pa.table({
+            "a": a.astype(np.int32), "b": b.astype(np.int32), "sim": s.astype(np.float32)}))
+
+    def replace_communities(self, method: str, labels: np.ndarray,
+                            strength: np.ndarray | None = None) -> None:
+        n = len(labels)
+        if strength is None:
+            strength = np.ones(n, dtype=np.float32)
+        self._replace("communities", ("method", method), pa.table({
+            "method": pa.array([method] * n, pa.string()),
+            "idx": np.arange(n, dtype=np.int32),
+            "community": labels.astype(np.int32), "strength": strength.astype(np.float32)}))
+
+    def _replace(self, table: str, where: tuple[str, str] | None, rows: pa.Table) -> None:
+        if where is None:
+            self.con.execute(f"DELETE FROM {table}")
+        else:
+            self.con.execute(f"DELETE FROM {table} WHERE {where[0]} = ?", [where[1]])
+        self.con.register("_rows_in", rows)
+        cols = ", ".join(rows.column_names)
+        self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows_in")
+        self.con.unregister("_rows_in")
+
+    def export(self, sql: str, out: str, fmt: str) -> None:
+        """Write a query's rows to a file with DuckDB's COPY (csv, parquet, jsonl)."""
+        option = {"csv": "FORMAT csv, HEADER", "parquet": "FORMAT parquet",
+                  "jsonl": "FORMAT json"}[fmt]
+        self.con.execute(f"COPY ({sql}) TO '{_literal(out)}' ({option})")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return text.replace("'", "''")
+
+
+# ---- input sources (read through DuckDB, in memory) ----------------------------------------
+
+_READERS = {
+    ".parquet": "read_parquet", ".pq": "read_parquet",
+    ".csv": "read_csv_auto", ".tsv": "read_csv_auto", ".txt": "read_csv_auto",
+    ".json": "read_json_auto", ".jsonl": "read_json_auto", ".ndjson": "read_json_auto",
+}
+DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+
+
+class Source:
+    """An input file (or in-memory frame) exposed as the view `src` of an in-memory DuckDB."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, name: str):
+        self.con = con
+        self.name = name
+
+    def columns(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.con.execute("DESCRIBE src").fetchall()]
+
+    def arrow(self, sql: str, params: list | None = None) -> pa.Table:
+        try:
+            return _arrow(self.con.sql(sql, params=params) if params else self.con.sql(sql))
+        except duckdb.Error as err:
+            raise InputError(f"{self.name}: {_first_line(err)}") from None
+
+    def numpy(self, sql: str, params: list | None = None) -> dict[str, np.ndarray]:
+        try:
+            return self.con.execute(sql, params or []).fetchnumpy()
+        except duckdb.Error as err:
+            raise InputError(f"{self.name}: {_first_line(err)}") from None
+
+    def scalar(self, sql: str, params: list | None = None):
+        try:
+            row = self.con.execute(sql, params or []).fetchone()
+        except duckdb.Error as err:
+            raise InputError(f"{self.name}: {_first_line(err)}") from None
+        return None if row is None else row[0]
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Source":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    for prefix in ("IO Error: ", "Invalid Input Error: ", "Conversion Error: ",
+                   "Binder Error: ", "Parser Error: "):
+        text = text.replace(prefix, "")
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def open_source(source, *, table: str | None = None, name: str | None = None) -> Source:
+    """Expose a file (parquet/CSV/JSONL/DuckDB table) or an in-memory frame as view `src`.
+
+    `.npy` files are read with numpy by the caller, not here.
+    """
+    con = duckdb.connect()
+    if not isinstance(source, (str, os.PathLike)):
+        con.register("src", source)
+        return Source(con, name or "input")
+    path = str(source)
+    name = name or path
+    if not os.path.exists(path):
+        con.close()
+        raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        con.close()
+        raise InputError(f"{path} is a directory, not an input file")
+    suffix = Path(path).suffix.lower()
+    try:
+        if suffix in DUCKDB_SUFFIXES:
+            con.execute(f"ATTACH '{_literal(path)}' AS input (READ_ONLY)")
+            tables = [r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'input'"
+            ).fetchall()]
+            if table is None:
+                if len(tables) != 1:
+                    raise InputError(f"{path} has {len(tables)} tables ({', '.join(tables)}); "
+                                     "name one with --table")
+                table = tables[0]
+            elif table not in tables:
+                raise InputError(f"{path} has no table '{table}' (tables: {', '.join(tables)})")
+            con.execute(f"CREATE VIEW src AS SELECT * FROM input.{_quote(table)}")
+        else:
+            reader = _READERS.get(suffix)
+            if reader is None:
+                raise InputError(f"{path}: unknown input format '{suffix or path}' "
+                                 "(use .parquet, .csv, .tsv, .jsonl, .json, .npy or .duckdb)")
+            if os.path.getsize(path) == 0:
+                raise InputError(f"{path} is empty")
+            con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}('{_literal(path)}')")
+            con.execute("DESCRIBE src").fetchall()
+    except InputError:
+        con.close()
+        raise
+    except duckdb.Error as err:
+        con.close()
+        raise (_friendly(path, err) if suffix in DUCKDB_SUFFIXES
+               else InputError(f"{path}: {_first_line(err)}")) from None
+    return Source(con, name)
