@@ -101,6 +101,8 @@ def read_vectors(source, *, id_col: str | None = None, label_col: str | None = N
         display = src.name
         types = dict(src.columns())
         cols = list(types)
+        if not src.scalar("SELECT count(*) FROM src"):
+            raise InputError(f"{display} has no rows")
         for col, what in ((id_col, "id"), (label_col, "label"), (vector_col, "vector"),
                           (weight_col, "weight")):
             _require(cols, col, what, display)
@@ -128,7 +130,8 @@ def read_vectors(source, *, id_col: str | None = None, label_col: str | None = N
                 raise InputError(f"{display}: column '{vector_col}' is {vtype}, not a list of "
                                  "numbers")
         else:
-            vec_cols = [c for c in cols if c not in taken and _is_numeric(types[c])]
+            vec_cols = [c for c in cols if c not in taken and
+                        (_is_numeric(types[c]) or _numeric_text(src, c, types[c]))]
             if not vec_cols:
                 raise InputError(f"{display}: no vector column (a list column, or numeric "
                                  "columns); name one with --vector")
@@ -189,6 +192,16 @@ def _read_npy(path: str, labels_file: str | None, metric: str) -> Ingested:
     _check_vectors(X, ids, metric, path)
     entities = _entity_table(ids, _labels(ids, labels), pa.array(np.ones(len(X))), {})
     return Ingested("vectors", entities, vectors=X)
+
+
+def _numeric_text(src, col: str, dtype: str) -> bool:
+    """A text column whose every value reads as a number ('inf', 'nan' make CSV sniffers
+    call a numeric column text)."""
+    if dtype.upper() != "VARCHAR":
+        return False
+    bad = src.scalar(f"SELECT count(*) FILTER (WHERE {_q(col)} IS NOT NULL AND "
+                     f"TRY_CAST({_q(col)} AS DOUBLE) IS NULL) FROM src")
+    return bad == 0 and bool(src.scalar(f"SELECT count({_q(col)}) FROM src"))
 
 
 def _list_to_matrix(vec: pa.Array, ids: pa.Array, source: str) -> np.ndarray:

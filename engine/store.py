@@ -156,8 +156,8 @@ class Store:
         return self.con.execute(sql, params or []).fetchnumpy()
 
     def scalar(self, sql: str, params: list | None = None):
-        row = self.con.execute(sql, params or []).fetchone()
-        return None if row is None else row[0]
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
 
     def meta(self) -> dict[str, str]:
         return dict(self.con.execute("SELECT key, value FROM meta").fetchall())
@@ -184,8 +184,8 @@ class Store:
     def entity_row(self, idx: int) -> dict:
         cur = self.con.execute("SELECT * FROM entities WHERE idx = ?", [int(idx)])
         names = [d[0] for d in cur.description]
-        row = cur.fetchone()
-        return {} if row is None else dict(zip(names, row))
+        rows = cur.fetchall()
+        return dict(zip(names, rows[0])) if rows else {}
 
     def vectors(self) -> np.ndarray | None:
         if "vectors" not in self.table_names():
@@ -274,6 +274,20 @@ class Store:
         for name in names:
             self.con.execute("DELETE FROM steps WHERE name = ?", [name])
 
+    def drop_derived(self, keep: list[str]) -> None:
+        """Forget every layout/communities/merge-tree step not in `keep`, with its rows."""
+        for name in self.steps():
+            if name in ("ingest", "knn") or name in keep:
+                continue
+            kind, _, arg = name.partition(":")
+            if kind == "layout":
+                self.con.execute("DELETE FROM layout WHERE name = ?", [arg])
+            elif kind == "communities":
+                self.con.execute("DELETE FROM communities WHERE method = ?", [arg])
+            elif kind == "merge_tree":
+                self.con.execute("DELETE FROM merge_tree")
+            self.con.execute("DELETE FROM steps WHERE name = ?", [name])
+
     def replace_entities(self, entities: pa.Table, vectors: np.ndarray | None,
                          memberships: pa.Table | None) -> None:
         """Replace the input tables (call inside a transaction)."""
@@ -347,6 +361,16 @@ class Store:
         self.con.execute(f"COPY ({sql}) TO '{_literal(out)}' ({option})")
 
 
+def export_rows(columns: dict[str, np.ndarray], out: str, fmt: str) -> None:
+    """Write in-memory columns to a file with DuckDB's COPY."""
+    con = duckdb.connect()
+    try:
+        con.register("_rows", pa.table({k: pa.array(v) for k, v in columns.items()}))
+        Store(con, ":memory:", False).export("SELECT * FROM _rows", out, fmt)
+    finally:
+        con.close()
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -389,10 +413,10 @@ class Source:
 
     def scalar(self, sql: str, params: list | None = None):
         try:
-            row = self.con.execute(sql, params or []).fetchone()
+            rows = self.con.execute(sql, params or []).fetchall()
         except duckdb.Error as err:
             raise InputError(f"{self.name}: {_first_line(err)}") from None
-        return None if row is None else row[0]
+        return rows[0][0] if rows else None
 
     def close(self) -> None:
         self.con.close()

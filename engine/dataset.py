@@ -1,0 +1,329 @@
+"""The Python API: a built dataset file, opened read-only.
+
+    ds = Dataset.open("movielens.duckdb")
+    ds.neighbors("Toy Story", k=10)      # records best first
+    ds.clusters(threshold=0.3)           # components of the kNN graph at that similarity
+    ds.search("lord rings")              # fuzzy matches over labels
+    ds.layout()                          # (N, 2) float32
+
+Arrays load lazily and are cached; the file stays open read-only so any number of viewers and
+queries can run beside each other. Safe to call from worker threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from engine.errors import InputError, NoMatch
+from engine.pipeline import valid_steps
+from engine.store import Store
+
+
+@dataclass
+class Neighbors:
+    query: int
+    idx: np.ndarray  # int32, best first
+    sim: np.ndarray  # float32
+    stored_k: int
+
+    def records(self, ds: "Dataset") -> list[dict]:
+        return [{"rank": r + 1, "id": ds.ids[i], "label": ds.labels[i],
+                 "similarity": float(s)} for r, (i, s) in enumerate(zip(self.idx, self.sim))]
+
+
+@dataclass
+class Clusters:
+    """Cluster ids per entity (0 = largest) and the clusters of at least min_size, largest first."""
+
+    threshold: float | None
+    method: str | None
+    labels: np.ndarray  # int32 per entity; -1 where a method left an entity out
+    order: np.ndarray  # entity indices grouped by cluster, clusters largest first
+    offsets: np.ndarray  # cluster c's members are order[offsets[c]:offsets[c+1]]
+    cluster_ids: np.ndarray  # the label value of each listed cluster
+    singletons: int
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def members(self, c: int) -> np.ndarray:
+        return self.order[self.offsets[c]:self.offsets[c + 1]]
+
+    def __len__(self) -> int:
+        return len(self.cluster_ids)
+
+
+def group_labels(labels: np.ndarray, min_size: int = 2) -> tuple[np.ndarray, ...]:
+    """Group entities by label, largest group first (ties: smallest label): order, offsets, ids."""
+    valid = labels >= 0
+    sizes = np.bincount(labels[valid], minlength=0) if valid.any() else np.zeros(0, np.int64)
+    ids = np.flatnonzero(sizes >= max(min_size, 1))
+    ids = ids[np.lexsort((ids, -sizes[ids]))]
+    rank = np.full(len(sizes), -1, dtype=np.int64)
+    rank[ids] = np.arange(len(ids))
+    member_rank = np.where(valid, rank[np.where(valid, labels, 0)], -1)
+    listed = np.flatnonzero(member_rank >= 0)
+    order = listed[np.argsort(member_rank[listed], kind="stable")].astype(np.int32)
+    offsets = np.concatenate([[0], np.cumsum(sizes[ids])]).astype(np.int64)
+    singletons = int((sizes == 1).sum())
+    return order, offsets, ids.astype(np.int32), singletons
+
+
+class Dataset:
+    def __init__(self, store: Store):
+        self._store = store
+        self._lock = threading.RLock()
+        self.path = store.path
+        self.steps = store.steps()
+        self.valid = valid_steps(self.steps)
+        if "ingest" not in self.valid or "entities" not in store.table_names():
+            raise InputError(f"{self.path} holds no built dataset yet (was its build "
+                             "interrupted? run embtui build again)")
+        meta = store.meta()
+        self.meta = meta
+        self.kind = meta.get("kind", "vectors")
+        dim = meta.get("dim", "")
+        self.dim = int(dim) if dim and dim.isdigit() else None
+        self.n = store.entity_count()
+        self._threshold_cache = None
+
+    @classmethod
+    def open(cls, path) -> "Dataset":
+        store = Store.open(path, read_only=True)
+        try:
+            return cls(store)
+        except BaseException:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._store.close()
+
+    def __enter__(self) -> "Dataset":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- entities --------------------------------------------------------------------------
+
+    @cached_property
+    def _id_label(self):
+        with self._lock:
+            table = self._store.entities(["id", "label"])
+        return (table.column("id").to_numpy(zero_copy_only=False),
+                table.column("label").to_numpy(zero_copy_only=False))
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._id_label[0]
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self._id_label[1]
+
+    @cached_property
+    def metadata_columns(self) -> list[str]:
+        with self._lock:
+            return [c for c in self._store.entity_columns() if c not in ("idx", "id", "label")]
+
+    def metadata(self, column: str) -> np.ndarray:
+        if column not in self.metadata_columns:
+            raise InputError(f"no metadata column '{column}' (columns: "
+                             f"{', '.join(self.metadata_columns)})")
+        with self._lock:
+            table = self._store.entities([column])
+        return table.column(0).to_numpy(zero_copy_only=False)
+
+    def entity(self, i: int) -> dict:
+        """Everything stored about one entity, plus its degree in the neighbour graph."""
+        with self._lock:
+            row = self._store.entity_row(int(i))
+        if self.has("knn"):
+            row["degree"] = int(self.in_degree[int(i)])
+        return row
+
+    # ---- steps -----------------------------------------------------------------------------
+
+    def has(self, step: str) -> bool:
+        return step in self.valid
+
+    def _require(self, step: str, what: str) -> None:
+        if not self.has(step):
+            raise InputError(f"{self.path} has no {what} yet (run embtui build)")
+
+    # ---- neighbour graph -------------------------------------------------------------------
+
+    @cached_property
+    def _knn(self) -> tuple[np.ndarray, np.ndarray]:
+        self._require("knn", "neighbour graph")
+        with self._lock:
+            return self._store.knn(self.n)
+
+    @property
+    def knn(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._knn
+
+    @property
+    def k(self) -> int:
+        return int(self.steps["knn"].params.get("k", 0)) if self.has("knn") else 0
+
+    @cached_property
+    def in_degree(self) -> np.ndarray:
+        idx, _ = self.knn
+        return np.bincount(idx[idx >= 0], minlength=self.n).astype(np.int32)
+
+    def resolve(self, query: str) -> int:
+        """An id, else an exact label (any case), else the best fuzzy label match."""
+        q = str(query)
+        with self._lock:
+            hit = self._store.scalar("SELECT idx FROM entities WHERE id = ?", [q])
+            if hit is None:
+                hit = self._store.scalar(
+                    "SELECT idx FROM entities WHERE lower(label) = lower(?) ORDER BY idx "
+                    "LIMIT 1", [q])
+        if hit is not None:
+            return int(hit)
+        idx, _ = self.search_index().search(q, limit=1)
+        if len(idx) == 0:
+            raise NoMatch(f"no entity matches '{q}'")
+        return int(idx[0])
+
+    def neighbors(self, query: str | int, k: int | None = None) -> Neighbors:
+        """The query's nearest neighbours, best first (at most the stored k)."""
+        i = int(query) if isinstance(query, (int, np.integer)) else self.resolve(query)
+        idx, sim = self.knn
+        row_idx, row_sim = idx[i], sim[i]
+        keep = row_idx >= 0
+        row_idx, row_sim = row_idx[keep], row_sim[keep]
+        if k is not None:
+            row_idx, row_sim = row_idx[:k], row_sim[:k]
+        return Neighbors(i, row_idx, row_sim, idx.shape[1])
+
+    # ---- layouts ---------------------------------------------------------------------------
+
+    @property
+    def layouts(self) -> list[str]:
+        names = [s.split(":", 1)[1] for s in self.steps if s.startswith("layout:")
+                 and s in self.valid]
+        return sorted(names, key=lambda n: (n != "umap", n))
+
+    def layout(self, name: str | None = None) -> np.ndarray:
+        names = self.layouts
+        if not names:
+            raise InputError(f"{self.path} has no layout yet (run embtui build)")
+        name = name or names[0]
+        if name not in names:
+            raise InputError(f"no layout '{name}' (stored: {', '.join(names)})")
+        with self._lock:
+            return self._store.layout(name, self.n)
+
+    # ---- clusters --------------------------------------------------------------------------
+
+    @cached_property
+    def merge_tree(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self._require("merge_tree", "merge tree")
+        with self._lock:
+            return self._store.merge_tree()
+
+    @property
+    def community_methods(self) -> list[str]:
+        return sorted(s.split(":", 1)[1] for s in self.steps
+                      if s.startswith("communities:") and s in self.valid)
+
+    def threshold_labels(self, threshold: float) -> np.ndarray:
+        """Components of the kNN graph restricted to edges with similarity ≥ threshold."""
+        from engine.clusters import ThresholdClusters
+        with self._lock:
+            if self._threshold_cache is None:
+                a, b, s = self.merge_tree
+                self._threshold_cache = ThresholdClusters(self.n, a, b, s)
+            tc = self._threshold_cache
+        return tc.labels(float(threshold))
+
+    def community_labels(self, method: str) -> tuple[np.ndarray, np.ndarray]:
+        if method not in self.community_methods:
+            stored = ", ".join(self.community_methods) or "none"
+            raise InputError(f"no communities '{method}' in {self.path} (stored: {stored})")
+        with self._lock:
+            return self._store.communities(method, self.n)
+
+    def clusters(self, threshold: float | None = None, method: str | None = None,
+                 min_size: int = 2) -> Clusters:
+        if (threshold is None) == (method is None):
+            raise InputError("give either a threshold or a method")
+        if threshold is not None:
+            labels = self.threshold_labels(threshold)
+        else:
+            labels, _ = self.community_labels(method)
+        order, offsets, ids, singletons = group_labels(labels, min_size)
+        return Clusters(threshold, method, labels, order, offsets, ids, singletons)
+
+    # ---- search ----------------------------------------------------------------------------
+
+    def search_index(self):
+        with self._lock:
+            index = getattr(self, "_search_index", None)
+            if index is None:
+                from engine.search import FuzzyIndex
+                index = self._search_index = FuzzyIndex(self.labels)
+            return index
+
+    def search(self, text: str, limit: int = 20) -> list[dict]:
+        idx, score = self.search_index().search(text, limit=limit)
+        return [{"idx": int(i), "id": self.ids[i], "label": self.labels[i], "score": float(s)}
+                for i, s in zip(idx, score)]
+
+    # ---- info ------------------------------------------------------------------------------
+
+    def info(self) -> dict:
+        return {
+            "entities": self.n,
+            "dim": self.dim,
+            "kind": self.kind,
+            "steps": {name: {"params": rec.params, "seconds": round(rec.seconds, 3)}
+                      for name, rec in self.steps.items() if name in self.valid},
+        }
+
+    # ---- export ----------------------------------------------------------------------------
+
+    def export(self, table: str, out: str, fmt: str, *, threshold: float | None = None,
+               method: str | None = None, layout: str | None = None) -> None:
+        from engine.store import export_rows
+        with self._lock:
+            if table == "entities":
+                self._store.export("SELECT * FROM entities ORDER BY idx", out, fmt)
+            elif table == "knn":
+                self._require("knn", "neighbour graph")
+                self._store.export(
+                    "SELECT k.src, s.id AS src_id, k.rank, k.dst, d.id AS dst_id, k.sim "
+                    "FROM knn k JOIN entities s ON s.idx = k.src JOIN entities d ON d.idx = k.dst "
+                    "ORDER BY k.src, k.rank", out, fmt)
+            elif table == "layout":
+                name = layout or (self.layouts[0] if self.layouts else None)
+                if name is None or name not in self.layouts:
+                    raise InputError(f"{self.path} has no layout '{name}'")
+                self._store.export(
+                    "SELECT l.idx, e.id, e.label, l.x, l.y FROM layout l "
+                    f"JOIN entities e ON e.idx = l.idx WHERE l.name = '{name}' ORDER BY l.idx",
+                    out, fmt)
+            elif table != "clusters":
+                raise InputError(f"unknown table '{table}' (use entities, knn, layout, clusters)")
+        if table == "clusters":
+            if threshold is None and method is None:
+                raise InputError("export --table clusters needs --threshold T or --method NAME")
+            result = self.clusters(threshold, method, min_size=1)
+            labels = result.labels
+            rank = np.full(int(labels.max()) + 1 if len(labels) else 0, -1, dtype=np.int64)
+            rank[result.cluster_ids] = np.arange(len(result))
+            cluster = np.where(labels >= 0, rank[np.clip(labels, 0, None)], -1)
+            sizes = np.where(cluster >= 0, result.sizes[np.clip(cluster, 0, None)], 0)
+            export_rows({"idx": np.arange(self.n, dtype=np.int32), "id": self.ids,
+                         "label": self.labels, "cluster": cluster, "cluster_size": sizes},
+                        out, fmt)

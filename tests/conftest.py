@@ -1,0 +1,40 @@
+"""Shared fixtures: small datasets built by the engine itself (no network, no demo build)."""
+
+from __future__ import annotations
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from engine.pipeline import BuildOptions, build
+from sample_data.fixtures import baskets, vectors_table
+
+
+@pytest.fixture(scope="session")
+def vectors_parquet(tmp_path_factory):
+    path = tmp_path_factory.mktemp("inputs") / "vectors.parquet"
+    pq.write_table(vectors_table(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def baskets_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("inputs") / "baskets.csv"
+    pacsv.write_csv(baskets(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def vectors_dataset(tmp_path_factory, vectors_parquet):
+    """60 entities in three clusters (alpha, beta, gamma), k=5, a umap layout."""
+    out = tmp_path_factory.mktemp("datasets") / "vectors.duckdb"
+    build(vectors_parquet, out, BuildOptions(kind="vectors", k=5))
+    return out
+
+
+@pytest.fixture(scope="session")
+def baskets_dataset(tmp_path_factory, baskets_csv):
+    out = tmp_path_factory.mktemp("datasets") / "baskets.duckdb"
+    build(baskets_csv, out, BuildOptions(kind="collections", collection_col="basket",
+                                         entity_col="product", k=5, min_count=2))
+    return out
