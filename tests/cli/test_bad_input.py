@@ -1,0 +1,139 @@
+"""Every bad input of DESIGN.md: exit 2, one line on stderr naming it, no file changed."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_line(res, *needles):
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.fixture
+def dataset_copy(vectors_dataset, tmp_path):
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(vectors_dataset.read_bytes())
+    return copy
+
+
+def test_missing_file(run, tmp_path):
+    one_line(run("info", tmp_path / "nope.duckdb"), "no such file")
+    one_line(run(tmp_path / "nope.duckdb"), "no such file")
+
+
+def test_not_a_duckdb_file(run, tmp_path):
+    bad = tmp_path / "x.duckdb"
+    bad.write_text("hello")
+    one_line(run("info", bad), "not a DuckDB file")
+    assert bad.read_text() == "hello"
+
+
+def test_duckdb_file_that_is_not_a_dataset(run, tmp_path):
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    con.close()
+    before = digest(other)
+    one_line(run("neighbors", other, "x"), "not an embtui dataset")
+    src = tmp_path / "v.csv"
+    src.write_text("id,a,b\n1,1,2\n2,2,1\n")
+    one_line(run("build", src, "-o", other), "not an embtui dataset")
+    assert digest(other) == before
+
+
+def test_newer_schema(run, dataset_copy):
+    con = duckdb.connect(str(dataset_copy))
+    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    con.close()
+    one_line(run("info", dataset_copy), "schema version 99", "upgrade embtui")
+
+
+def test_locked_by_a_writer(run, dataset_copy):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); sys.stdin.read()", str(dataset_copy)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        one_line(run("info", dataset_copy), "locked")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+
+
+@pytest.mark.parametrize("text, args, needles", [
+    ("id,a,b\n1,1,2\n", ("--vector", "nope"), ("no vector column 'nope'",)),
+    ("id,a,b\n1,1,2\n", ("--id", "key"), ("no id column 'key'",)),
+    ("id,a,b\n1,nan,2\n2,1,1\n", (), ("NaN or infinite", "'1'")),
+    ("id,a,b\n1,inf,2\n2,1,1\n", ("--metric", "euclidean"), ("NaN or infinite", "'1'")),
+    ("id,a,b\n1,0,0\n2,1,1\n", (), ("zero vectors", "'1'")),
+    ("id,a,b\n1,1,2\n1,2,1\n", (), ("duplicate ids", "'1'")),
+])
+def test_bad_vector_csv_leaves_dataset_untouched(run, dataset_copy, tmp_path, text, args,
+                                                 needles):
+    src = tmp_path / "bad.csv"
+    src.write_text(text)
+    before = digest(dataset_copy)
+    one_line(run("build", src, "-o", dataset_copy, *args), *needles)
+    assert digest(dataset_copy) == before
+
+
+def test_ragged_and_non_numeric_vectors(run, tmp_path):
+    src = tmp_path / "r.jsonl"
+    src.write_text(json.dumps({"id": "a", "v": [1, 2, 3]}) + "\n"
+                   + json.dumps({"id": "b", "v": [1, 2]}) + "\n")
+    out = tmp_path / "out.duckdb"
+    one_line(run("build", src, "-o", out), "ragged vectors")
+    assert not out.exists()  # a failed first build leaves no file behind
+    src.write_text(json.dumps({"id": "a", "v": ["x", "y"]}) + "\n")
+    one_line(run("build", src, "-o", out), "non-numeric vectors")
+
+
+def test_empty_collection_file(run, tmp_path):
+    src = tmp_path / "empty.csv"
+    src.write_text("collection,entity\n")
+    one_line(run("build", src, "--collections", "-o", tmp_path / "o.duckdb"),
+             "empty collection file")
+
+
+def test_unknown_collection_column(run, tmp_path):
+    src = tmp_path / "c.csv"
+    src.write_text("basket,product\nb1,x\n")
+    one_line(run("build", src, "--collections", "--collection", "basket", "-o",
+                 tmp_path / "o.duckdb"), "no entity column 'entity'")
+
+
+def test_export_onto_the_dataset_is_refused(run, dataset_copy):
+    before = digest(dataset_copy)
+    one_line(run("export", dataset_copy, "--table", "entities", "-o", dataset_copy),
+             "refusing to export onto the dataset")
+    assert digest(dataset_copy) == before
+
+
+def test_usage_errors_are_one_line(run, vectors_dataset):
+    one_line(run("clusters", vectors_dataset), "--threshold")
+    one_line(run("neighbors"), "required")
+    one_line(run("bogus", "x"), "unknown command")
+    one_line(run("build", "x.csv", "-o", "y.duckdb", "--layout", "tsne"), "unknown layout")
+
+
+def test_quiet_silences_progress_not_errors(run, tmp_path):
+    src = tmp_path / "v.csv"
+    src.write_text("id,a,b\n1,1,2\n2,2,1\n3,0,1\n")
+    ok = run("build", src, "-o", tmp_path / "q.duckdb", "--quiet")
+    assert ok.returncode == 0 and ok.stderr == ""
+    one_line(run("build", tmp_path / "nope.csv", "-o", tmp_path / "q2.duckdb", "--quiet"),
+             "no such file")

@@ -1,0 +1,125 @@
+"""The command line contract of DESIGN.md: JSON shapes, exit statuses, caching."""
+
+import json
+
+import pyarrow.parquet as pq
+
+
+def test_info_json(run, vectors_dataset):
+    res = run("info", vectors_dataset, "--json")
+    assert res.returncode == 0, res.stderr
+    info = json.loads(res.stdout)
+    assert info["entities"] == 60 and info["dim"] == 8 and info["kind"] == "vectors"
+    assert {"ingest", "knn", "layout:umap", "merge_tree"} <= set(info["steps"])
+    assert info["steps"]["knn"]["params"]["k"] == 5
+
+
+def test_neighbors_json_shape_and_known_answer(run, vectors_dataset):
+    res = run("neighbors", vectors_dataset, "e000", "-k", "3", "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["query"] == {"id": "e000", "label": "alpha item 0"}
+    assert [n["rank"] for n in doc["neighbors"]] == [1, 2, 3]
+    assert set(doc["neighbors"][0]) == {"rank", "id", "label", "similarity"}
+    sims = [n["similarity"] for n in doc["neighbors"]]
+    assert sims == sorted(sims, reverse=True)
+    # e000..e019 are the alpha cluster: its neighbours are too
+    assert all(int(n["id"][1:]) < 20 for n in doc["neighbors"])
+
+
+def test_neighbors_by_fuzzy_label_and_k_above_stored(run, vectors_dataset):
+    res = run("neighbors", vectors_dataset, "gamma item 45", "-k", "50", "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["query"]["id"] == "e045"
+    assert len(doc["neighbors"]) == 5
+    assert "only 5 neighbours are stored" in res.stderr
+
+
+def test_neighbors_no_match_exits_1(run, vectors_dataset):
+    res = run("neighbors", vectors_dataset, "zzzzqqqq")
+    assert res.returncode == 1
+    assert res.stderr.strip().count("\n") == 0 and "no entity matches" in res.stderr
+
+
+def test_clusters_json_shape(run, vectors_dataset):
+    res = run("clusters", vectors_dataset, "--threshold", "0.5", "--min-size", "3", "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["threshold"] == 0.5 and doc["method"] is None
+    sizes = [c["size"] for c in doc["clusters"]]
+    assert sizes == [20, 20, 20]  # three well separated blobs
+    assert set(doc["clusters"][0]) == {"cluster", "size", "members"}
+    assert set(doc["clusters"][0]["members"][0]) == {"id", "label"}
+    assert doc["singletons"] == 0
+
+
+def test_clusters_by_stored_method(run, vectors_dataset):
+    res = run("clusters", vectors_dataset, "--method", "label-propagation", "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["method"] == "label-propagation" and doc["threshold"] is None
+    assert sum(c["size"] for c in doc["clusters"]) + doc["singletons"] == 60
+
+
+def test_search_json(run, vectors_dataset):
+    res = run("search", vectors_dataset, "beta 2", "--limit", "5", "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["query"] == "beta 2"
+    assert doc["matches"] and all("beta" in m["label"] for m in doc["matches"])
+    assert set(doc["matches"][0]) == {"id", "label", "score"}
+    assert run("search", vectors_dataset, "qqqqxxxx").returncode == 1
+
+
+def test_labels_are_plain_text_in_terminal_output(run, vectors_dataset):
+    res = run("search", vectors_dataset, "bold red", "--limit", "3")
+    assert res.returncode == 0, res.stderr
+    assert "[bold red]x[/]" in res.stdout
+    res = run("search", vectors_dataset, "evil")
+    assert "\x1b" not in res.stdout and "\x07" not in res.stdout
+    res = run("neighbors", vectors_dataset, "e004", "--json")  # the OSC 52 label, as JSON
+    assert "\x1b" not in res.stdout
+    doc = json.loads(res.stdout)
+    assert doc["query"]["label"].startswith("\x1b]52;")
+
+
+def test_export_formats(run, vectors_dataset, tmp_path):
+    out = tmp_path / "knn.parquet"
+    res = run("export", vectors_dataset, "--table", "knn", "-o", out)
+    assert res.returncode == 0, res.stderr
+    table = pq.read_table(out)
+    assert table.num_rows == 60 * 5
+    assert {"src", "src_id", "rank", "dst", "dst_id", "sim"} <= set(table.column_names)
+    res = run("export", vectors_dataset, "--table", "clusters", "--threshold", "0.5",
+              "--format", "jsonl")
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(rows) == 60 and {r["cluster_size"] for r in rows} == {20}
+    res = run("export", vectors_dataset, "--table", "layout", "-o", tmp_path / "l.csv")
+    assert res.returncode == 0 and (tmp_path / "l.csv").read_text().startswith("idx,id,label,x,y")
+
+
+def test_collections_build_and_rebuild_is_cached(run, baskets_csv, tmp_path):
+    out = tmp_path / "b.duckdb"
+    args = ("build", baskets_csv, "--collections", "--collection", "basket", "--entity",
+            "product", "--min-count", "2", "-k", "4", "-o", out)
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    again = run(*args)
+    assert again.returncode == 0 and "up to date" in again.stderr
+    changed = run(*args[:-2], "--measure", "jaccard", "-o", out)
+    assert changed.returncode == 0, changed.stderr
+    assert "computed knn" in changed.stderr and "reused ingest" in changed.stderr
+    doc = json.loads(run("neighbors", out, "cola-a", "--json").stdout)
+    assert doc["neighbors"] and doc["neighbors"][0]["id"] != "cola-a"
+
+
+def test_fewer_entities_than_k(run, tmp_path):
+    src = tmp_path / "three.csv"
+    src.write_text("id,a,b\nx,1,0\ny,0,1\nz,1,1\n")
+    out = tmp_path / "three.duckdb"
+    res = run("build", src, "-o", out, "-k", "15", "--quiet")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(run("neighbors", out, "x", "--json").stdout)
+    assert len(doc["neighbors"]) == 2
