@@ -1,0 +1,276 @@
+"""Collections of entities → sparse co-occurrence counts → association measures → top-k rows.
+
+Memberships arrive as parallel arrays (`coll`, `ent`[, `weight`]) of dense indices. The
+co-occurrence matrix is the incidence product Bᵀ·B (B = collection × entity), so its cost and
+memory are those of the output: Σ over collections of size² pair contributions, folded into
+one entry per distinct pair by scipy's sparse product.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+from engine.errors import InputError
+
+MEASURES = ("npmi", "ppmi", "jaccard", "conditional", "inverse-log")
+_CODES = {name: i for i, name in enumerate(MEASURES)}
+
+
+# --------------------------------------------------------------------------- co-occurrence
+
+
+def _check_memberships(coll, ent, n_entities, n_collections, weight):
+    coll = np.asarray(coll)
+    ent = np.asarray(ent)
+    if coll.ndim != 1 or ent.ndim != 1 or len(coll) != len(ent):
+        raise InputError(f"coll and ent must be 1-D arrays of the same length "
+                         f"(got shapes {coll.shape} and {ent.shape})")
+    if n_entities < 0 or n_collections < 0:
+        raise InputError(f"negative sizes: {n_entities} entities, {n_collections} collections")
+    for name, arr, bound in (("entity", ent, n_entities), ("collection", coll, n_collections)):
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise InputError(f"{name} indices must be integers (got {arr.dtype})")
+        if len(arr) and (arr.min() < 0 or arr.max() >= bound):
+            raise InputError(f"{name} index out of range [0, {bound}): "
+                             f"min {arr.min()}, max {arr.max()}")
+    if weight is not None:
+        weight = np.asarray(weight, dtype=np.float64)
+        if weight.shape != ent.shape:
+            raise InputError(f"weight must match the memberships (got shape {weight.shape}, "
+                             f"expected {ent.shape})")
+        if not np.isfinite(weight).all():
+            raise InputError(f"{int((~np.isfinite(weight)).sum())} weights are NaN or infinite")
+        if (weight < 0).any():
+            raise InputError(f"{int((weight < 0).sum())} weights are negative")
+    return coll, ent, weight
+
+
+def incidence(coll, ent, n_entities: int, n_collections: int, weight=None) -> sp.csr_matrix:
+    """B: collection × entity CSR, one entry per distinct membership (weights: the max).
+
+    Unweighted entries are int32 ones; weighted entries float64, with zero weights dropped
+    (a zero-weight membership is no membership).
+    """
+    coll, ent, weight = _check_memberships(coll, ent, n_entities, n_collections, weight)
+    key = coll.astype(np.int64) * max(n_entities, 1) + ent
+    if weight is None:
+        key = np.unique(key)
+        data = np.ones(len(key), dtype=np.int32)
+    else:
+        # Sort by (membership, weight) so the last of each run of equal keys holds the max.
+        order = np.lexsort((weight, key))
+        key, w = key[order], weight[order]
+        last = np.flatnonzero(np.r_[key[1:] != key[:-1], True]) if len(key) else order[:0]
+        key, data = key[last], w[last]
+        keep = data > 0
+        key, data = key[keep], data[keep]
+    rows = key // max(n_entities, 1)
+    cols = (key % max(n_entities, 1)).astype(np.int32)
+    indptr = np.zeros(n_collections + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_collections), out=indptr[1:])
+    idx_dtype = np.int32 if len(key) < 2**31 else np.int64
+    return sp.csr_matrix((data, cols.astype(idx_dtype), indptr.astype(idx_dtype)),
+                         shape=(n_collections, n_entities))
+
+
+@numba.njit(cache=True, parallel=True)
+def _min_product(c_indptr, c_indices, bt_indptr, bt_indices, bt_data, b_indptr, b_indices,
+                 b_data, n_chunks, out):
+    """out[a, b] = Σ_collections min(w_a, w_b), written into C's known sparsity structure."""
+    n = len(c_indptr) - 1
+    for chunk in numba.prange(n_chunks):
+        acc = np.zeros(n, dtype=np.float64)
+        for a in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
+            for p in range(bt_indptr[a], bt_indptr[a + 1]):
+                c = bt_indices[p]
+                wa = bt_data[p]
+                for q in range(b_indptr[c], b_indptr[c + 1]):
+                    acc[b_indices[q]] += min(wa, b_data[q])
+            for p in range(c_indptr[a], c_indptr[a + 1]):
+                j = c_indices[p]
+                out[p] = acc[j]
+                acc[j] = 0.0
+
+
+def _chunks(n: int) -> int:
+    # Each chunk allocates one dense scratch row; a few per thread balance uneven rows.
+    return max(1, min(n, 8 * numba.get_num_threads()))
+
+
+def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None) -> sp.csr_matrix:
+    """(N, N) symmetric co-occurrence counts with sorted indices.
+
+    Unweighted (int32): entry (a, b) = number of collections containing both a and b; the
+    diagonal = number of collections containing the entity. A collection listing an entity
+    twice counts it once.
+
+    Weighted (float64): a collection contributes min(w_a, w_b) to (a, b), so the diagonal is
+    the summed weight of the entity and every entry is at most both diagonals — weights act
+    as degrees of membership (fuzzy set intersection): the association measures keep their
+    ranges and `jaccard` becomes the weighted (Ruzicka) Jaccard Σmin / Σmax. Duplicate
+    memberships take the max weight; zero weights are no membership.
+    """
+    B = incidence(coll, ent, n_entities, n_collections, weight)
+    binary = B if weight is None else sp.csr_matrix(
+        (np.ones(B.nnz, dtype=np.int32), B.indices, B.indptr), shape=B.shape)
+    Bt = binary.T.tocsr()
+    C = Bt @ binary  # scipy sizes the output exactly (symbolic pass) before filling it
+    C.sort_indices()
+    if weight is None:
+        return C
+    Bt_w = B.T.tocsr()
+    data = np.empty(C.nnz, dtype=np.float64)
+    _min_product(C.indptr, C.indices, Bt_w.indptr, Bt_w.indices, Bt_w.data,
+                 B.indptr, B.indices, B.data, _chunks(C.shape[0]), data)
+    return sp.csr_matrix((data, C.indices, C.indptr), shape=C.shape)
+
+
+# --------------------------------------------------------------------------- association
+
+
+@numba.njit(cache=True, inline="always")
+def _measure(code, c, ca, cb, n):
+    """One association value; NaN means 'not stored'."""
+    if code == 0 or code == 1:  # npmi, ppmi
+        pmi = np.log(c * n / (ca * cb))
+        if code == 1:
+            return pmi if pmi > 0.0 else np.nan
+        if c >= n:  # p(a,b) = 1: the normalised limit
+            return 1.0
+        v = pmi / -np.log(c / n)
+        return min(1.0, max(-1.0, v))  # weights > 1 could step outside
+    if code == 2:  # jaccard
+        return c / (ca + cb - c)
+    if code == 3:  # conditional P(b | a) for row a
+        return c / ca
+    return np.log1p(c)  # inverse-log: 1 / (1 / log(1 + c))
+
+
+@numba.njit(cache=True, parallel=True)
+def _association_count(indptr, indices, data, diag, n, code, counts):
+    for a in numba.prange(len(indptr) - 1):
+        m = 0
+        for p in range(indptr[a], indptr[a + 1]):
+            b = indices[p]
+            c = float(data[p])
+            if b != a and c > 0.0 and not np.isnan(_measure(code, c, diag[a], diag[b], n)):
+                m += 1
+        counts[a] = m
+
+
+@numba.njit(cache=True, parallel=True)
+def _association_fill(indptr, indices, data, diag, n, code, out_indptr, out_indices, out_data):
+    for a in numba.prange(len(indptr) - 1):
+        q = out_indptr[a]
+        for p in range(indptr[a], indptr[a + 1]):
+            b = indices[p]
+            c = float(data[p])
+            if b == a or c <= 0.0:
+                continue
+            v = _measure(code, c, diag[a], diag[b], n)
+            if not np.isnan(v):
+                out_indices[q] = b
+                out_data[q] = v
+                q += 1
+
+
+def check_measure(measure: str) -> int:
+    if measure not in _CODES:
+        raise InputError(f"unknown measure '{measure}' (use {', '.join(MEASURES)})")
+    return _CODES[measure]
+
+
+def association(C, n_collections: int, measure: str = "npmi") -> sp.csr_matrix:
+    """Similarity (float32 CSR) between co-occurring entities, no diagonal.
+
+    With c = C[a, b], c_a = C[a, a] and n = n_collections, probabilities are over
+    collections: p(a,b) = c/n, p(a) = c_a/n, and
+
+    - ``npmi``: pmi / −log p(a,b), pmi = log(p(a,b) / (p(a) p(b))); in [−1, 1], 1 when
+      p(a,b) = 1. Every co-occurring pair is stored, negative values included.
+    - ``ppmi``: max(pmi, 0); pairs with pmi ≤ 0 are not stored.
+    - ``jaccard``: c / (c_a + c_b − c).
+    - ``conditional``: P(b | a) = c / c_a in row a (not symmetric).
+    - ``inverse-log``: the dissimilarity 1/log(count), shifted to d = 1/log(1 + c) so a
+      count of 1 is finite (1/log 2), turned into the similarity 1/d = log(1 + c) (natural
+      log). It ranks neighbours exactly as ascending d does; unbounded above.
+    """
+    code = check_measure(measure)
+    if not sp.issparse(C) or C.ndim != 2 or C.shape[0] != C.shape[1]:
+        raise InputError("the co-occurrence matrix must be a square sparse matrix")
+    if n_collections < 1:
+        raise InputError(f"n_collections must be at least 1 (got {n_collections})")
+    C = sp.csr_matrix(C)
+    diag = C.diagonal().astype(np.float64)
+    counts = np.empty(C.shape[0], dtype=np.int64)
+    _association_count(C.indptr, C.indices, C.data, diag, float(n_collections), code, counts)
+    indptr = np.zeros(C.shape[0] + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    nnz = int(indptr[-1])
+    idx_dtype = np.int32 if nnz < 2**31 else np.int64
+    indices = np.empty(nnz, dtype=idx_dtype)
+    data = np.empty(nnz, dtype=np.float32)
+    _association_fill(C.indptr, C.indices, C.data, diag, float(n_collections), code,
+                      indptr, indices, data)
+    return sp.csr_matrix((data, indices, indptr.astype(idx_dtype)), shape=C.shape)
+
+
+# --------------------------------------------------------------------------- top-k
+
+
+@numba.njit(cache=True, inline="always")
+def _push(top_i, top_v, fill, k, j, v):
+    """Insert (j, v) into a row's best list: value descending, ties by smaller index."""
+    if fill == k:
+        last_v, last_i = top_v[k - 1], top_i[k - 1]
+        if v < last_v or (v == last_v and j > last_i):
+            return fill
+        pos = k - 1
+    else:
+        pos = fill
+        fill += 1
+    while pos > 0 and (top_v[pos - 1] < v or (top_v[pos - 1] == v and top_i[pos - 1] > j)):
+        top_v[pos] = top_v[pos - 1]
+        top_i[pos] = top_i[pos - 1]
+        pos -= 1
+    top_v[pos] = v
+    top_i[pos] = j
+    return fill
+
+
+@numba.njit(cache=True, parallel=True)
+def _top_k(indptr, indices, data, k, lo, strict, out_i, out_v):
+    for a in numba.prange(len(indptr) - 1):
+        top_i = out_i[a]
+        top_v = np.empty(k, dtype=np.float64)
+        fill = 0
+        for p in range(indptr[a], indptr[a + 1]):
+            j = indices[p]
+            v = float(data[p])
+            if j == a or np.isnan(v) or v < lo or (strict and v == lo):
+                continue
+            fill = _push(top_i, top_v, fill, k, j, v)
+        for r in range(fill):
+            out_v[a, r] = top_v[r]
+
+
+def top_k(S, k: int, *, min_weight: float | None = None):
+    """Each row's k largest entries → (idx (N, k) int32, sim (N, k) float32).
+
+    Kept: off-diagonal entries > 0 (min_weight=None) or ≥ min_weight. Rows are sorted by
+    value descending, ties broken by the smaller column index, and padded with idx −1 /
+    sim NaN where a row has fewer than k kept entries.
+    """
+    if k < 1:
+        raise InputError(f"k must be at least 1 (got {k})")
+    if not sp.issparse(S) or S.ndim != 2 or S.shape[0] != S.shape[1]:
+        raise InputError("the similarity matrix must be a square sparse matrix")
+    S = sp.csr_matrix(S)
+    n = S.shape[0]
+    idx = np.full((n, k), -1, dtype=np.int32)
+    sim = np.full((n, k), np.nan, dtype=np.float32)
+    lo, strict = (0.0, True) if min_weight is None else (float(min_weight), False)
+    _top_k(S.indptr, S.indices, S.data, k, lo, strict, idx, sim)
+    return idx, sim
