@@ -131,15 +131,16 @@ def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None) ->
 
 
 @numba.njit(cache=True, inline="always")
-def _measure(code, c, ca, cb, n):
-    """One association value; NaN means 'not stored'."""
+def _measure(code, c, ca, cb, log_ca, log_cb, log_n):
+    """One association value; NaN means 'not stored'. Logs of the marginals come precomputed."""
     if code == 0 or code == 1:  # npmi, ppmi
-        pmi = np.log(c * n / (ca * cb))
+        log_c = np.log(c)
+        pmi = log_c + log_n - log_ca - log_cb  # log(c·n / (c_a·c_b))
         if code == 1:
             return pmi if pmi > 0.0 else np.nan
-        if c >= n:  # p(a,b) = 1: the normalised limit
+        if log_c >= log_n:  # p(a,b) = 1: the normalised limit
             return 1.0
-        v = pmi / -np.log(c / n)
+        v = pmi / (log_n - log_c)  # −log p(a,b)
         return min(1.0, max(-1.0, v))  # weights > 1 could step outside
     if code == 2:  # jaccard
         return c / (ca + cb - c)
@@ -148,28 +149,33 @@ def _measure(code, c, ca, cb, n):
     return np.log1p(c)  # inverse-log: 1 / (1 / log(1 + c))
 
 
-@numba.njit(cache=True, parallel=True)
-def _association_count(indptr, indices, data, diag, n, code, counts):
-    for a in numba.prange(len(indptr) - 1):
+@numba.njit(cache=True)
+def _association_count(indptr, indices, data, diag, log_diag, log_n, code, counts):
+    for a in range(len(indptr) - 1):
         m = 0
         for p in range(indptr[a], indptr[a + 1]):
             b = indices[p]
             c = float(data[p])
-            if b != a and c > 0.0 and not np.isnan(_measure(code, c, diag[a], diag[b], n)):
+            if b == a or c <= 0.0:
+                continue
+            # Only ppmi drops co-occurring pairs; the others need no value to be counted.
+            if code != 1 or not np.isnan(_measure(code, c, diag[a], diag[b], log_diag[a],
+                                                  log_diag[b], log_n)):
                 m += 1
         counts[a] = m
 
 
-@numba.njit(cache=True, parallel=True)
-def _association_fill(indptr, indices, data, diag, n, code, out_indptr, out_indices, out_data):
-    for a in numba.prange(len(indptr) - 1):
+@numba.njit(cache=True)
+def _association_fill(indptr, indices, data, diag, log_diag, log_n, code, out_indptr,
+                      out_indices, out_data):
+    for a in range(len(indptr) - 1):
         q = out_indptr[a]
         for p in range(indptr[a], indptr[a + 1]):
             b = indices[p]
             c = float(data[p])
             if b == a or c <= 0.0:
                 continue
-            v = _measure(code, c, diag[a], diag[b], n)
+            v = _measure(code, c, diag[a], diag[b], log_diag[a], log_diag[b], log_n)
             if not np.isnan(v):
                 out_indices[q] = b
                 out_data[q] = v
@@ -204,16 +210,18 @@ def association(C, n_collections: int, measure: str = "npmi") -> sp.csr_matrix:
         raise InputError(f"n_collections must be at least 1 (got {n_collections})")
     C = sp.csr_matrix(C)
     diag = C.diagonal().astype(np.float64)
+    log_diag = np.log(diag, out=np.full_like(diag, -np.inf), where=diag > 0)
+    log_n = float(np.log(n_collections))
     counts = np.empty(C.shape[0], dtype=np.int64)
-    _association_count(C.indptr, C.indices, C.data, diag, float(n_collections), code, counts)
+    _association_count(C.indptr, C.indices, C.data, diag, log_diag, log_n, code, counts)
     indptr = np.zeros(C.shape[0] + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     nnz = int(indptr[-1])
     idx_dtype = np.int32 if nnz < 2**31 else np.int64
     indices = np.empty(nnz, dtype=idx_dtype)
     data = np.empty(nnz, dtype=np.float32)
-    _association_fill(C.indptr, C.indices, C.data, diag, float(n_collections), code,
-                      indptr, indices, data)
+    _association_fill(C.indptr, C.indices, C.data, diag, log_diag, log_n, code, indptr, indices,
+                      data)
     return sp.csr_matrix((data, indices, indptr.astype(idx_dtype)), shape=C.shape)
 
 
@@ -240,9 +248,9 @@ def _push(top_i, top_v, fill, k, j, v):
     return fill
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _top_k(indptr, indices, data, k, lo, strict, out_i, out_v):
-    for a in numba.prange(len(indptr) - 1):
+    for a in range(len(indptr) - 1):
         top_i = out_i[a]
         top_v = np.empty(k, dtype=np.float64)
         fill = 0

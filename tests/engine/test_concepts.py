@@ -145,3 +145,25 @@ def test_concepts_groups_the_themes():
     assert len(labels) == len(NAMES) and stats["similarity_edges"] > 0
     assert labels[COLA_A] == labels[COLA_B]
     assert labels[COLA_A] != labels[COFFEE]
+
+
+def test_concepts_hands_the_symmetric_similarity_graph_to_the_community_step(monkeypatch):
+    import types
+
+    import engine
+    from scipy.sparse.csgraph import connected_components
+
+    seen = {}
+
+    def label_propagation(graph, seed=None):
+        seen["graph"], seen["seed"] = graph, seed
+        return connected_components(graph, directed=False)[1]
+
+    fake = types.SimpleNamespace(label_propagation=label_propagation)
+    monkeypatch.setitem(__import__("sys").modules, "engine.communities", fake)
+    monkeypatch.setattr(engine, "communities", fake, raising=False)
+    _, S = snack_association()
+    labels, stats = concepts(S, corr_k=3, threshold=0.1, k=3, seed=7)
+    assert seen["seed"] == 7 and (seen["graph"] != seen["graph"].T).nnz == 0
+    assert labels[COLA_A] == labels[COLA_B] != labels[COFFEE]
+    assert stats["similarity_edges"] == seen["graph"].nnz // 2
