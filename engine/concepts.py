@@ -42,7 +42,9 @@ def correlation_graph(S, k: int = DEFAULTS["corr_k"],
     return G
 
 
-def _row_normalised(G: sp.csr_matrix) -> sp.csr_matrix:
+def context_vectors(G) -> sp.csr_matrix:
+    """Rows of G scaled to sum to 1 (float64): each entity's context distribution."""
+    G = sp.csr_matrix(G)
     sums = np.asarray(G.sum(axis=1)).ravel()
     scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
     P = sp.csr_matrix((G.data.astype(np.float64), G.indices, G.indptr), shape=G.shape)
@@ -138,7 +140,7 @@ def context_similarity(G, *, in_degree_cap: int | None = DEFAULTS["in_degree_cap
         raise InputError(f"in_degree_cap must be at least 1 or None (got {in_degree_cap})")
     G = _check_graph(G, "correlation graph")
     n = G.shape[0]
-    P = _row_normalised(G)
+    P = context_vectors(G)
     T = P.T.tocsr()  # in-links of each context entity, with the linking entity's mass
     T.sort_indices()
     indeg = np.diff(T.indptr)

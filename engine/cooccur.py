@@ -130,7 +130,7 @@ def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None) ->
 # --------------------------------------------------------------------------- association
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _measure(code, c, ca, cb, log_ca, log_cb, log_n):
     """One association value; NaN means 'not stored'. Logs of the marginals come precomputed."""
     if code == 0 or code == 1:  # npmi, ppmi
@@ -149,23 +149,29 @@ def _measure(code, c, ca, cb, log_ca, log_cb, log_n):
     return np.log1p(c)  # inverse-log: 1 / (1 / log(1 + c))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
+def _stored(code, v):
+    """Only ppmi leaves co-occurring pairs out; the others store every value."""
+    return code != 1 or not np.isnan(v)
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _association_count(indptr, indices, data, diag, log_diag, log_n, code, counts):
     for a in range(len(indptr) - 1):
         m = 0
         for p in range(indptr[a], indptr[a + 1]):
             b = indices[p]
             c = float(data[p])
-            if b == a or c <= 0.0:
+            if b == a or not c > 0.0:
                 continue
-            # Only ppmi drops co-occurring pairs; the others need no value to be counted.
-            if code != 1 or not np.isnan(_measure(code, c, diag[a], diag[b], log_diag[a],
-                                                  log_diag[b], log_n)):
+            # Short-circuit: only ppmi needs the value to know whether it is stored.
+            if code != 1 or _stored(code, _measure(code, c, diag[a], diag[b], log_diag[a],
+                                                   log_diag[b], log_n)):
                 m += 1
         counts[a] = m
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _association_fill(indptr, indices, data, diag, log_diag, log_n, code, out_indptr,
                       out_indices, out_data):
     for a in range(len(indptr) - 1):
@@ -173,10 +179,10 @@ def _association_fill(indptr, indices, data, diag, log_diag, log_n, code, out_in
         for p in range(indptr[a], indptr[a + 1]):
             b = indices[p]
             c = float(data[p])
-            if b == a or c <= 0.0:
+            if b == a or not c > 0.0:
                 continue
             v = _measure(code, c, diag[a], diag[b], log_diag[a], log_diag[b], log_n)
-            if not np.isnan(v):
+            if _stored(code, v):
                 out_indices[q] = b
                 out_data[q] = v
                 q += 1
@@ -209,6 +215,8 @@ def association(C, n_collections: int, measure: str = "npmi") -> sp.csr_matrix:
     if n_collections < 1:
         raise InputError(f"n_collections must be at least 1 (got {n_collections})")
     C = sp.csr_matrix(C)
+    if C.nnz and (not np.isfinite(C.data).all() or C.data.min() < 0):
+        raise InputError("co-occurrence counts must be finite and non-negative")
     diag = C.diagonal().astype(np.float64)
     log_diag = np.log(diag, out=np.full_like(diag, -np.inf), where=diag > 0)
     log_n = float(np.log(n_collections))

@@ -32,7 +32,7 @@ def snack_association(measure="npmi"):
 
 
 def dense_similarity(G: np.ndarray) -> np.ndarray:
-    """1 − ||p_a − p_b||₁ / 2 for every pair sharing a context; 0 elsewhere and on the diagonal."""
+    """1 − ||p_a − p_b||₁ / 2 for pairs sharing a context; 0 elsewhere and on the diagonal."""
     sums = G.sum(axis=1, keepdims=True)
     P = np.divide(G, sums, out=np.zeros_like(G), where=sums > 0)
     out = 1 - np.abs(P[:, None, :] - P[None, :, :]).sum(axis=2) / 2

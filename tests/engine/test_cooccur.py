@@ -102,6 +102,14 @@ def test_npmi_is_one_when_both_are_in_every_collection():
     assert S[0, 1] == 1.0
 
 
+def test_association_refuses_bad_counts_and_survives_inconsistent_ones():
+    with pytest.raises(InputError, match="finite and non-negative"):
+        association(sp.csr_matrix(np.array([[1.0, np.nan], [np.nan, 1.0]])), 2, "npmi")
+    no_diagonal = sp.csr_matrix(np.array([[0.0, 1.0], [1.0, 0.0]]))
+    for name in MEASURES:  # not counts of real collections: odd values, but no crash
+        assert association(no_diagonal, 2, name).shape == (2, 2)
+
+
 def test_unknown_measure_names_the_allowed_ones():
     with pytest.raises(InputError, match="npmi, ppmi, jaccard, conditional, inverse-log"):
         association(counts(), N_COLL, "cosine")
