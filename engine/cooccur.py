@@ -108,8 +108,9 @@ def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None) ->
 
     Weighted (float64): a collection contributes min(w_a, w_b) to (a, b), so the diagonal is
     the summed weight of the entity and every entry is at most both diagonals — weights act
-    as degrees of membership (fuzzy set intersection): the association measures keep their
-    ranges and `jaccard` becomes the weighted (Ruzicka) Jaccard Σmin / Σmax. Duplicate
+    as degrees of membership (fuzzy set intersection): jaccard and conditional stay in [0, 1]
+    (`jaccard` becomes the weighted Ruzicka Σmin / Σmax), and with weights in [0, 1] the
+    pmi measures see valid probabilities (above 1, npmi is clipped to [−1, 1]). Duplicate
     memberships take the max weight; zero weights are no membership.
     """
     B = incidence(coll, ent, n_entities, n_collections, weight)
