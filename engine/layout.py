@@ -1,0 +1,231 @@
+"""2-D layouts from a precomputed kNN graph: UMAP, and PyMDE → UMAP with the [mde] extra.
+
+There may be no vectors at all (co-occurrence data), so both layouts work from the graph
+(`idx` (N, k) int32, `sim` (N, k) float32, -1/NaN padding) and never from input vectors.
+torch and pymde are imported only when the mde-umap layout runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.errors import InputError
+from engine.knn import similarity_to_distance
+
+MDE_MISSING = "the mde-umap layout needs the [mde] extra: pip install 'embtui[mde]'"
+
+# umap-learn's defaults: spread 1, min_dist 0.1 → the curve a·d^(2b); computed once by
+# umap.umap_.find_ab_params(1.0, 0.1).
+_A, _B = 1.5769434602697652, 0.8950608778515733
+# Disconnected graphs: at most this many components get their own spectral layout; the
+# rest (small ones) start as random discs, which UMAP then refines.
+_SPECTRAL_COMPONENTS = 64
+_SPECTRAL_MIN_SIZE = 8
+
+ProgressFn = Callable[[float, float], None] | None
+
+
+def umap_layout(idx: np.ndarray, sim: np.ndarray, metric: str, *, seed: int = 0,
+                n_epochs: int | None = None, progress: ProgressFn = None) -> np.ndarray:
+    """UMAP of the kNN graph to (N, 2) float32; the same seed gives the same coordinates."""
+    from umap.umap_ import simplicial_set_embedding
+
+    idx = np.asarray(idx)
+    n = len(idx)
+    if n <= 1:
+        return np.zeros((n, 2), np.float32)
+    rs = np.random.RandomState(seed)
+    graph = fuzzy_graph(idx, similarity_to_distance(sim, metric))
+    init = _initial_layout(graph, rs)
+    if graph.nnz == 0:
+        return init.astype(np.float32)
+    epochs = n_epochs if n_epochs is not None else (500 if n <= 10_000 else 200)
+    xy, _ = simplicial_set_embedding(
+        None, graph, 2, initial_alpha=1.0, a=_A, b=_B, gamma=1.0, negative_sample_rate=5,
+        n_epochs=epochs, init=init, random_state=rs, metric="euclidean", metric_kwds={},
+        densmap=False, densmap_kwds={}, output_dens=False, parallel=False,
+        verbose=False, tqdm_kwds=_epoch_reporter(progress, epochs))
+    return np.ascontiguousarray(xy, dtype=np.float32)
+
+
+def fuzzy_graph(idx: np.ndarray, dist: np.ndarray) -> sp.csr_matrix:
+    """UMAP's fuzzy simplicial set (symmetric CSR of memberships) from kNN distances.
+
+    As umap-learn's `fuzzy_simplicial_set` with precomputed neighbours, except that rows
+    with fewer real neighbours (-1 padding) are calibrated to their own count instead of
+    counting the padding: each row's bandwidth makes its memberships sum to log2(m + 1)
+    for m real neighbours.
+    """
+    from umap.umap_ import smooth_knn_dist
+
+    n, k = idx.shape
+    valid = (idx >= 0) & (idx != np.arange(n)[:, None]) & np.isfinite(dist)
+    d = np.where(valid, dist, np.inf).astype(np.float32)
+    order = np.argsort(d, axis=1, kind="stable")  # real neighbours first, nearest first
+    d = np.take_along_axis(d, order, 1)
+    nb = np.take_along_axis(np.where(valid, idx, -1), order, 1)
+    count = valid.sum(axis=1)
+    sigma = np.ones(n, np.float32)
+    rho = np.zeros(n, np.float32)
+    for m in np.unique(count[count > 0]):
+        rows = np.flatnonzero(count == m)
+        # umap-learn expects each row to start with the point itself at distance 0
+        with_self = np.hstack([np.zeros((len(rows), 1), np.float32), d[rows, :m]])
+        sigma[rows], rho[rows] = smooth_knn_dist(with_self, float(m + 1))
+    has = nb >= 0
+    gap = np.maximum(np.where(has, d, 0.0) - rho[:, None], 0.0)
+    w = np.where(sigma[:, None] > 0, np.exp(-gap / np.maximum(sigma[:, None], 1e-30)), 1.0)
+    rows = np.broadcast_to(np.arange(n)[:, None], (n, k))[has]
+    P = sp.csr_matrix((w[has].astype(np.float32), (rows, nb[has])), shape=(n, n))
+    P.eliminate_zeros()
+    Pt = P.T.tocsr()
+    return (P + Pt - P.multiply(Pt)).tocsr()  # fuzzy union
+
+
+def require_mde() -> None:
+    """Raise InputError unless the [mde] extra (pymde, torch) is installed."""
+    if importlib.util.find_spec("pymde") is None or importlib.util.find_spec("torch") is None:
+        raise InputError(MDE_MISSING)
+
+
+def mde_umap_layout(idx: np.ndarray, sim: np.ndarray, metric: str, *, seed: int = 0,
+                    dim: int = 3, n_neighbors: int = 15) -> np.ndarray:
+    """PyMDE `preserve_neighbors` on the kNN graph into `dim` (3–4) dimensions, then UMAP
+    of that embedding to (N, 2) float32."""
+    try:
+        import pymde
+        import torch
+    except ImportError as e:
+        raise InputError(MDE_MISSING) from e
+    idx = np.asarray(idx)
+    n = len(idx)
+    if n <= dim + 2:  # too few items for an MDE problem: the graph's own UMAP
+        return umap_layout(idx, sim, metric, seed=seed)
+    dist = similarity_to_distance(sim, metric)
+    graph = _distance_graph(idx, dist)
+    if graph.nnz == 0:
+        return umap_layout(idx, sim, metric, seed=seed)
+    pymde.seed(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        # Neighbourhoods are shortest paths on the graph; bounding their radius near the
+        # longest kNN edge keeps them to a hop or two, which is also what keeps it fast.
+        radius = float(np.quantile(graph.data, 0.9)) * 1.5
+        mde = pymde.preserve_neighbors(pymde.Graph(graph), embedding_dim=dim, init="random",
+                                       n_neighbors=min(n_neighbors, n - 1),
+                                       max_distance=radius, verbose=False)
+        Y = mde.embed(verbose=False).cpu().numpy().astype(np.float32)
+    nb, s = _euclidean_knn(Y, min(n_neighbors, n - 1))
+    return umap_layout(nb, s, "euclidean", seed=seed)
+
+
+def _distance_graph(idx: np.ndarray, dist: np.ndarray) -> sp.csr_matrix:
+    """Symmetric CSR of positive distances (pymde drops zero entries as non-edges)."""
+    n, k = idx.shape
+    keep = (idx >= 0) & np.isfinite(dist) & (idx != np.arange(n)[:, None])
+    d = dist[keep].astype(np.float64)
+    positive = d[d > 0]
+    d = np.maximum(d, (positive.min() if positive.size else 1.0) * 1e-3)
+    rows = np.broadcast_to(np.arange(n)[:, None], (n, k))[keep]
+    G = sp.csr_matrix((d, (rows, idx[keep])), shape=(n, n))
+    G = G.maximum(G.T).tocsr()  # one edge per pair, whichever direction listed it
+    G.sort_indices()
+    return G
+
+
+def _euclidean_knn(Y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact kNN in a low-dimensional embedding (k-d tree), self excluded by index."""
+    from scipy.spatial import cKDTree
+
+    n = len(Y)
+    d, nb = cKDTree(Y).query(Y, k=k + 1)
+    d, nb = np.atleast_2d(d), np.atleast_2d(nb)
+    not_self = nb != np.arange(n)[:, None]
+    # keep the first k entries that are not the point itself
+    order = np.argsort(~not_self, axis=1, kind="stable")[:, :k]
+    nb = np.take_along_axis(nb, order, 1).astype(np.int32)
+    sim = (1.0 / (1.0 + np.take_along_axis(d, order, 1))).astype(np.float32)
+    return nb, sim
+
+
+def _initial_layout(graph: sp.csr_matrix, rs: np.random.RandomState) -> np.ndarray:
+    """Spectral layout of a connected graph; for disconnected ones, components placed on a
+    sunflower spiral by size (largest in the middle), each laid out spectrally when large
+    enough, else as a random disc — umap-learn's own multi-component path calls an
+    unseeded RNG and does one eigensolve per component."""
+    from scipy.sparse.csgraph import connected_components
+
+    n = graph.shape[0]
+    n_comp, labels = connected_components(graph, directed=False)
+    if n_comp == 1:
+        return _spectral(graph, rs)
+    sizes = np.bincount(labels)
+    by_size = np.lexsort((np.arange(n_comp), -sizes))  # largest first, ties by label
+    rank = np.empty(n_comp, np.int64)
+    rank[by_size] = np.arange(n_comp)
+    # sunflower: the c-th component sits where the area of those before it ends
+    area = np.cumsum(sizes[by_size]) - sizes[by_size] / 2.0
+    angle = rank * np.pi * (3.0 - np.sqrt(5.0))
+    centre = np.sqrt(area[rank])[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    radius = 0.5 * np.sqrt(sizes)
+    # random discs for all, then spectral layouts for the largest components
+    u = rs.uniform(size=n)
+    t = rs.uniform(0.0, 2.0 * np.pi, size=n)
+    xy = centre[labels] + (radius[labels] * np.sqrt(u))[:, None] * np.column_stack(
+        [np.cos(t), np.sin(t)])
+    big = [c for c in by_size[:_SPECTRAL_COMPONENTS] if sizes[c] >= _SPECTRAL_MIN_SIZE]
+    for c in big:
+        members = np.flatnonzero(labels == c)
+        sub = graph[members][:, members]
+        emb = _spectral(sub, rs)
+        emb = emb - emb.mean(axis=0)
+        scale = np.abs(emb).max()
+        xy[members] = centre[c] + emb * (radius[c] / scale if scale > 0 else 0.0)
+    return xy.astype(np.float32)
+
+
+def _spectral(graph: sp.csr_matrix, rs: np.random.RandomState) -> np.ndarray:
+    """umap-learn's spectral layout of a connected graph; random when it cannot be had."""
+    n = graph.shape[0]
+    if n > 3:
+        from umap.spectral import spectral_layout
+        try:
+            emb = spectral_layout(None, graph, 2, rs)
+            if np.all(np.isfinite(emb)) and np.ptp(emb, axis=0).min() > 0:
+                return np.asarray(emb, dtype=np.float64)
+        except Exception:  # eigensolver failures vary by scipy version
+            pass
+    return rs.uniform(-10.0, 10.0, size=(n, 2))
+
+
+def _epoch_reporter(progress: ProgressFn, epochs: int) -> dict:
+    """tqdm arguments that turn umap-learn's epoch bar into progress(done, total) calls."""
+    if progress is None:
+        return {"disable": True}
+    return {"disable": False, "file": _ProgressStream(progress, epochs),
+            "bar_format": "{n}/{total}\n", "mininterval": 0.25, "ascii": True}
+
+
+class _ProgressStream:
+    """A write-only stream that reads "done/total" lines written by tqdm."""
+
+    _count = re.compile(r"(\d+)/(\d+)")
+
+    def __init__(self, progress: Callable[[float, float], None], epochs: int):
+        self.progress = progress
+        self.epochs = epochs
+
+    def write(self, text: str) -> int:
+        found = self._count.findall(text)
+        if found:
+            done, total = found[-1]
+            self.progress(float(done), float(total) or float(self.epochs))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
