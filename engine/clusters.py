@@ -1,0 +1,395 @@
+"""Clusters of the kNN graph at any similarity threshold, through its merge tree.
+
+The merge tree is the maximum spanning forest of the (undirected) kNN graph, edges sorted by
+similarity descending. For every threshold t, the components of the graph restricted to edges
+with similarity ≥ t are exactly the components of the tree edges with similarity ≥ t — a
+prefix of the sorted edges — so moving a threshold never touches the graph again.
+
+A threshold is rounded to float32, the precision of the similarities, so t = 0.9 keeps an
+edge whose similarity is stored as 0.9 (float32 0.899999976). Component ids
+are numbered by size descending, ties by smallest member index: 0 is the largest cluster, and
+the same partition always gets the same numbers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from engine.errors import InputError
+
+
+def merge_tree(n: int, idx: np.ndarray, sim: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximum spanning forest of the kNN graph: (a int32, b int32, s float32), s descending.
+
+    idx/sim (n, k): row i lists i's neighbours, padded with idx -1 / sim NaN. An edge i–j
+    exists when j is in row i or i in row j; its weight is the larger of the two
+    similarities. Entries with idx -1, a non-finite similarity or j == i are ignored.
+    Each edge is written with a < b.
+    """
+    n = int(n)
+    idx = np.asarray(idx)
+    sim = np.asarray(sim)
+    if idx.ndim != 2 or idx.shape[0] != n or sim.shape != idx.shape:
+        raise InputError(f"kNN graph must be idx and sim of shape ({n}, k); got "
+                         f"{idx.shape} and {sim.shape}")
+    k = idx.shape[1]
+    if idx.size and (idx.min() < -1 or idx.max() >= n):
+        raise InputError(f"kNN graph has neighbour indices outside -1..{n - 1}")
+    idx = np.ascontiguousarray(idx, dtype=np.int32).ravel()
+    w = np.ascontiguousarray(sim, dtype=np.float32).ravel()
+    rows = np.arange(idx.size, dtype=np.int64) // max(k, 1)
+    keep = (idx >= 0) & np.isfinite(w) & (idx != rows)
+    del rows
+    # Invalid entries sort last and are cut off; stable keeps ties in row order.
+    key = np.where(keep, -w, np.inf).astype(np.float32)
+    order = np.argsort(key, kind="stable")[:int(keep.sum())]
+    return _kruskal(n, k, idx, w, order)
+
+
+@njit(cache=True)
+def _find(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]  # path halving
+        x = parent[x]
+    return x
+
+
+@njit(cache=True)
+def _kruskal(n, k, idx, w, order):
+    parent = np.arange(n, dtype=np.int32)
+    size = np.ones(n, dtype=np.int32)
+    a = np.empty(max(n - 1, 0), np.int32)
+    b = np.empty(max(n - 1, 0), np.int32)
+    s = np.empty(max(n - 1, 0), np.float32)
+    m = 0
+    for e in order:
+        i = e // k
+        j = idx[e]
+        ri = _find(parent, i)
+        rj = _find(parent, j)
+        if ri == rj:
+            continue
+        if size[ri] < size[rj]:
+            ri, rj = rj, ri
+        parent[rj] = ri
+        size[ri] += size[rj]
+        a[m] = min(i, j)
+        b[m] = max(i, j)
+        s[m] = w[e]
+        m += 1
+        if m == n - 1:
+            break
+    return a[:m], b[:m], s[:m]
+
+
+def components_at(n: int, a: np.ndarray, b: np.ndarray, s: np.ndarray, t: float) -> np.ndarray:
+    """Component id per entity (int32) using the tree edges with similarity ≥ t.
+
+    Ids are numbered by size descending, ties by smallest member index.
+    """
+    n, a, b, s = _check_tree(n, a, b, s)
+    m = _count_at_least(s, _check_t(t))
+    labels, _ = _union_components(n, a, b, m)
+    return labels
+
+
+class ThresholdClusters:
+    """Components of one merge tree at any threshold, for a slider that moves back and forth.
+
+    Built once in O(N): the tree's leaf order, in which every cluster at every threshold is a
+    contiguous run, and the similarity at each junction between neighbouring leaves. A new
+    threshold is then one sequential pass (runs where junctions ≥ t) plus the relabel by size.
+    Recent results are kept by the number of edges they use, so thresholds that select the
+    same edges cost nothing. Returned arrays are shared and read-only. Thread-safe.
+    """
+
+    CACHE = 8
+
+    def __init__(self, n: int, a: np.ndarray, b: np.ndarray, s: np.ndarray):
+        self.n, self.a, self.b, self.s = _check_tree(n, a, b, s)
+        self._order, self._gaps = _leaf_order(self.n, self.a, self.b, self.s)
+        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def edges_at(self, t: float) -> int:
+        """How many tree edges have similarity ≥ t."""
+        return _count_at_least(self.s, _check_t(t))
+
+    def n_components(self, t: float) -> int:
+        """Number of clusters (singletons included) at t: each forest edge joins two."""
+        return self.n - self.edges_at(t)
+
+    def labels(self, t: float) -> np.ndarray:
+        """Cluster id per entity at t (int32, 0 = largest)."""
+        return self._result(t)[0]
+
+    def sizes(self, t: float) -> np.ndarray:
+        """Size of each cluster at t, indexed by cluster id (so descending)."""
+        return self._result(t)[1]
+
+    def _result(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        t = _check_t(t)
+        m = _count_at_least(self.s, t)
+        with self._lock:
+            hit = self._cache.get(m)
+            if hit is not None:
+                self._cache.move_to_end(m)
+                return hit
+        # The cut needs a threshold selecting exactly the first m edges; t is one.
+        labels, sizes = _cut(self._order, self._gaps, t)
+        labels.flags.writeable = False
+        sizes.flags.writeable = False
+        with self._lock:
+            self._cache[m] = (labels, sizes)
+            while len(self._cache) > self.CACHE:
+                self._cache.popitem(last=False)
+        return labels, sizes
+
+
+class ClusterTable(NamedTuple):
+    """Clusters of at least min_size, largest first (ties: smallest label)."""
+
+    order: np.ndarray  # int32 entity indices grouped by cluster, in listing order
+    offsets: np.ndarray  # int64 (C + 1,): cluster c's members are order[offsets[c]:offsets[c+1]]
+    ids: np.ndarray  # int32 (C,): the label value of each listed cluster
+    singletons: int  # clusters of exactly one entity (listed or not)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def members(self, c: int) -> np.ndarray:
+        return self.order[self.offsets[c]:self.offsets[c + 1]]
+
+
+def cluster_table(labels: np.ndarray, min_size: int = 2) -> ClusterTable:
+    """Group entities by label (negative = left out), in O(N) without sorting."""
+    labels = np.ascontiguousarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise InputError("cluster labels must be a 1-D integer array")
+    labels = labels.astype(np.int64, copy=False)
+    nlab = int(labels.max()) + 1 if labels.size else 0
+    order, offsets, ids, singletons = _group(labels, max(nlab, 0), max(int(min_size), 1))
+    return ClusterTable(order, offsets, ids, int(singletons))
+
+
+def renumber_by_size(labels: np.ndarray) -> np.ndarray:
+    """Labels renumbered 0..C-1 by group size descending, ties by smallest member; negative
+    labels (left out) become -1."""
+    labels = np.ascontiguousarray(labels).astype(np.int64, copy=False)
+    nlab = int(labels.max()) + 1 if labels.size else 0
+    out, _ = _renumber(labels, max(nlab, 0))
+    return out
+
+
+# ---- helpers and kernels --------------------------------------------------------------------
+
+def _check_t(t) -> float:
+    t = float(t)
+    if np.isnan(t):
+        raise InputError("threshold must be a number, not NaN")
+    with np.errstate(over="ignore"):
+        return float(np.float32(t))
+
+
+def _check_tree(n, a, b, s):
+    n = int(n)
+    a = np.ascontiguousarray(a, dtype=np.int32)
+    b = np.ascontiguousarray(b, dtype=np.int32)
+    s = np.ascontiguousarray(s, dtype=np.float32)
+    if n < 0 or a.ndim != 1 or a.shape != b.shape or a.shape != s.shape:
+        raise InputError("merge tree must be three 1-D arrays a, b, s of equal length")
+    if len(a) >= max(n, 1):
+        raise InputError(f"merge tree has {len(a)} edges; a forest on {n} entities has < {n}")
+    if len(a) and (min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= n):
+        raise InputError(f"merge tree has entity indices outside 0..{n - 1}")
+    if not np.isfinite(s).all():
+        raise InputError("merge tree similarities must be finite")
+    if len(s) > 1 and not (s[:-1] >= s[1:]).all():
+        order = np.argsort(-s, kind="stable")  # a reordered copy, e.g. read without ORDER BY
+        a, b, s = a[order], b[order], s[order]
+    return n, a, b, s
+
+
+@njit(cache=True)
+def _count_at_least(s, t):
+    """Length of the prefix of s (descending) with s ≥ t."""
+    lo, hi = 0, len(s)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if np.float64(s[mid]) >= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _union_components(n, a, b, m):
+    parent = np.arange(n, dtype=np.int32)
+    size = np.ones(n, np.int32)
+    for e in range(m):
+        ra = _find(parent, a[e])
+        rb = _find(parent, b[e])
+        if ra == rb:
+            continue
+        if size[ra] < size[rb]:
+            ra, rb = rb, ra
+        parent[rb] = ra
+        size[ra] += size[rb]
+    roots = np.empty(n, np.int64)
+    for v in range(n):
+        roots[v] = _find(parent, v)
+    return _renumber(roots, n)
+
+
+@njit(cache=True)
+def _rank_by_size(sizes):
+    """Rank of each group when sorted by size descending, stable (counting sort)."""
+    c = len(sizes)
+    rank = np.empty(c, np.int64)
+    if c == 0:
+        return rank
+    top = sizes.max()
+    start = np.zeros(top + 2, np.int64)
+    for x in sizes:
+        start[x] += 1
+    acc = 0
+    for x in range(top, -1, -1):
+        cnt = start[x]
+        start[x] = acc
+        acc += cnt
+    for g in range(c):
+        rank[g] = start[sizes[g]]
+        start[sizes[g]] += 1
+    return rank
+
+
+@njit(cache=True)
+def _renumber(labels, nlab):
+    """labels in [-1, nlab) → ids by size descending, ties by smallest member; and sizes."""
+    n = len(labels)
+    seq = np.full(nlab, -1, np.int64)  # label → order of first appearance = smallest member
+    sizes = np.zeros(min(n, nlab), np.int64)
+    count = 0
+    for v in range(n):
+        c = labels[v]
+        if c < 0:
+            continue
+        if seq[c] < 0:
+            seq[c] = count
+            count += 1
+        sizes[seq[c]] += 1
+    sizes = sizes[:count]
+    rank = _rank_by_size(sizes)
+    out = np.empty(n, np.int32)
+    for v in range(n):
+        c = labels[v]
+        out[v] = -1 if c < 0 else rank[seq[c]]
+    ranked = np.empty(count, np.int64)
+    for g in range(count):
+        ranked[rank[g]] = sizes[g]
+    return out, ranked
+
+
+@njit(cache=True)
+def _leaf_order(n, a, b, s):
+    """Kruskal keeping each tree's leaves as a linked list; concatenating two lists at a merge
+    makes every cluster at every threshold a contiguous run. gaps[p] is the similarity of the
+    merge joining order[p] and order[p+1], NaN between trees (never ≥ any t)."""
+    parent = np.arange(n, dtype=np.int32)
+    size = np.ones(n, np.int32)
+    head = np.arange(n, dtype=np.int32)
+    tail = np.arange(n, dtype=np.int32)
+    nxt = np.full(n, -1, np.int32)
+    join = np.full(n, np.nan, np.float32)  # similarity of the junction after each leaf
+    for e in range(len(a)):
+        ra = _find(parent, a[e])
+        rb = _find(parent, b[e])
+        if ra == rb:
+            continue
+        if size[ra] < size[rb]:
+            ra, rb = rb, ra
+        nxt[tail[ra]] = head[rb]
+        join[tail[ra]] = s[e]
+        tail[ra] = tail[rb]
+        parent[rb] = ra
+        size[ra] += size[rb]
+    order = np.empty(n, np.int32)
+    gaps = np.empty(n, np.float32)
+    p = 0
+    for v in range(n):
+        if parent[v] != v:
+            continue
+        u = head[v]
+        while u != -1:
+            order[p] = u
+            gaps[p] = join[u]
+            p += 1
+            u = nxt[u]
+    return order, gaps
+
+
+@njit(cache=True)
+def _cut(order, gaps, t):
+    n = len(order)
+    run = np.empty(n, np.int64)
+    r = 0
+    for p in range(n):
+        run[order[p]] = r
+        if not np.float64(gaps[p]) >= t:
+            r += 1
+    return _renumber(run, r)
+
+
+@njit(cache=True)
+def _group(labels, nlab, min_size):
+    n = len(labels)
+    sizes = np.zeros(nlab, np.int64)
+    for v in range(n):
+        if labels[v] >= 0:
+            sizes[labels[v]] += 1
+    present = 0
+    singletons = 0
+    for c in range(nlab):
+        if sizes[c] > 0:
+            present += 1
+        if sizes[c] == 1:
+            singletons += 1
+    ids_all = np.empty(present, np.int64)
+    sz = np.empty(present, np.int64)
+    q = 0
+    for c in range(nlab):
+        if sizes[c] > 0:
+            ids_all[q] = c
+            sz[q] = sizes[c]
+            q += 1
+    rank = _rank_by_size(sz)  # ties keep label order
+    listed = 0
+    for g in range(present):
+        if sz[g] >= min_size:
+            listed += 1
+    ids = np.empty(listed, np.int32)
+    offsets = np.zeros(listed + 1, np.int64)
+    slot = np.full(nlab, -1, np.int64)  # label → listing position
+    for g in range(present):
+        if rank[g] < listed:
+            ids[rank[g]] = ids_all[g]
+            offsets[rank[g] + 1] = sz[g]
+            slot[ids_all[g]] = rank[g]
+    for c in range(listed):
+        offsets[c + 1] += offsets[c]
+    fill = offsets[:-1].copy()
+    order = np.empty(offsets[listed], np.int32)
+    for v in range(n):
+        c = labels[v]
+        if c >= 0 and slot[c] >= 0:
+            order[fill[slot[c]]] = v
+            fill[slot[c]] += 1
+    return order, offsets, ids, singletons

@@ -1,0 +1,207 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+
+from engine.clusters import (ThresholdClusters, cluster_table, components_at, merge_tree,
+                             renumber_by_size)
+from engine.errors import InputError
+
+
+def knn_from_edges(n, k, edges):
+    """idx/sim rows from directed (i, j, s) lists, sorted descending, padded."""
+    idx = np.full((n, k), -1, np.int32)
+    sim = np.full((n, k), np.nan, np.float32)
+    rows = {i: [] for i in range(n)}
+    for i, j, s in edges:
+        rows[i].append((s, j))
+    for i, row in rows.items():
+        row.sort(key=lambda x: -x[0])
+        for r, (s, j) in enumerate(row[:k]):
+            idx[i, r], sim[i, r] = j, s
+    return idx, sim
+
+
+def reference_labels(n, idx, sim, t):
+    """scipy components of the undirected graph of entries with sim ≥ t, renumbered by size."""
+    keep = (idx >= 0) & (sim >= np.float32(t))
+    rows = np.broadcast_to(np.arange(n)[:, None], idx.shape)[keep]
+    G = sp.csr_matrix((np.ones(keep.sum()), (rows, idx[keep])), shape=(n, n))
+    return canonical(connected_components(G, directed=False)[1])
+
+
+def canonical(labels):
+    """Ids by size descending, ties by smallest member, computed the slow obvious way."""
+    groups = {}
+    for v, c in enumerate(labels):
+        groups.setdefault(c, []).append(v)
+    ordered = sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+    out = np.empty(len(labels), np.int32)
+    for new, members in enumerate(ordered):
+        out[members] = new
+    return out
+
+
+@st.composite
+def knn_graphs(draw):
+    n = draw(st.integers(1, 25))
+    k = draw(st.integers(0, 5))
+    values = draw(st.lists(st.floats(-1, 1, width=32), min_size=1, max_size=4))  # few: ties
+    edges = []
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        nb = draw(st.lists(st.sampled_from(others), unique=True, max_size=k)) if others else []
+        edges += [(i, j, draw(st.sampled_from(values))) for j in nb]
+    idx, sim = knn_from_edges(n, k, edges)
+    thresholds = draw(st.lists(st.one_of(st.sampled_from(values), st.floats(-1.5, 1.5)),
+                               min_size=1, max_size=6))
+    return n, idx, sim, thresholds
+
+
+@settings(max_examples=200, deadline=None)
+@given(knn_graphs())
+def test_tree_components_equal_thresholded_graph_components(case):
+    n, idx, sim, thresholds = case
+    a, b, s = merge_tree(n, idx, sim)
+    assert a.dtype == b.dtype == np.int32 and s.dtype == np.float32
+    assert (np.diff(s) <= 0).all() and (a < b).all()
+    tc = ThresholdClusters(n, a, b, s)
+    for t in thresholds + [-np.inf, np.inf]:
+        want = reference_labels(n, idx, sim, t)
+        got = components_at(n, a, b, s, t)
+        assert got.dtype == np.int32
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(tc.labels(t), want)
+        np.testing.assert_array_equal(tc.sizes(t), np.bincount(want, minlength=0))
+        assert tc.n_components(t) == want.max() + 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(knn_graphs())
+def test_merge_tree_is_a_maximum_spanning_forest(case):
+    n, idx, sim, _ = case
+    a, b, s = merge_tree(n, idx, sim)
+    keep = idx >= 0
+    rows = np.broadcast_to(np.arange(n)[:, None], idx.shape)[keep]
+    # Undirected weight = max of both directions; shifted positive (scipy: 0 = no edge).
+    M = sp.csr_matrix((sim[keep].astype(np.float64) + 2.0, (rows, idx[keep])), shape=(n, n))
+    M = M.maximum(M.T).tocsr()
+    M.data = 4.0 - M.data  # a minimum spanning forest of 4 - w is a maximum one of w
+    msf = minimum_spanning_tree(M)
+    assert len(a) == msf.nnz
+    assert np.isclose((2.0 - s.astype(np.float64)).sum(), msf.sum())
+
+
+def test_hand_made_graph_components_at_each_threshold():
+    # 0-1 (0.9), 1-2 (0.8), 3-4 (0.8 one way, 0.7 the other: the max counts), 2-3 (0.5),
+    # 0-2 (0.6, a cycle edge the tree drops), 5 alone, 6 only padding.
+    edges = [(0, 1, 0.9), (1, 0, 0.9), (1, 2, 0.8), (3, 4, 0.8), (4, 3, 0.7), (2, 3, 0.5),
+             (0, 2, 0.6), (5, 5, 0.99)]
+    idx, sim = knn_from_edges(7, 3, [e for e in edges if e[0] != e[1]])
+    a, b, s = merge_tree(7, idx, sim)
+    assert sorted(zip(a.tolist(), b.tolist())) == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    np.testing.assert_allclose(s, [0.9, 0.8, 0.8, 0.5])
+    expect = {
+        0.95: [0, 1, 2, 3, 4, 5, 6],
+        0.9: [0, 0, 1, 2, 3, 4, 5],
+        0.8: [0, 0, 0, 1, 1, 2, 3],
+        0.7: [0, 0, 0, 1, 1, 2, 3],
+        0.5: [0, 0, 0, 0, 0, 1, 2],
+        -1.0: [0, 0, 0, 0, 0, 1, 2],
+    }
+    tc = ThresholdClusters(7, a, b, s)
+    for t, want in expect.items():
+        np.testing.assert_array_equal(components_at(7, a, b, s, t), want, err_msg=str(t))
+        np.testing.assert_array_equal(tc.labels(t), want, err_msg=str(t))
+
+
+def test_threshold_is_rounded_to_float32_like_the_similarities():
+    idx, sim = knn_from_edges(2, 1, [(0, 1, 0.9)])
+    a, b, s = merge_tree(2, idx, sim)
+    assert float(s[0]) < 0.9 < float(np.nextafter(s[0], np.float32(1)))
+    assert components_at(2, a, b, s, 0.9).max() == 0
+    assert components_at(2, a, b, s, float(np.nextafter(s[0], np.float32(1)))).max() == 1
+    assert ThresholdClusters(2, a, b, s).labels(0.9).max() == 0
+
+
+def test_labels_are_numbered_by_size_then_smallest_member():
+    # components {0}, {1, 4}, {2, 3, 5}, {6, 7}: sizes 1, 2, 3, 2
+    a = np.array([2, 3, 1, 6], np.int32)
+    b = np.array([3, 5, 4, 7], np.int32)
+    s = np.array([0.9, 0.9, 0.8, 0.7], np.float32)
+    np.testing.assert_array_equal(components_at(8, a, b, s, 0.0), [3, 1, 0, 0, 1, 0, 2, 2])
+
+
+def test_threshold_clusters_caches_by_selected_edges_and_is_read_only():
+    a, b, s = np.array([0], np.int32), np.array([1], np.int32), np.array([0.5], np.float32)
+    tc = ThresholdClusters(3, a, b, s)
+    first = tc.labels(0.2)
+    assert tc.labels(0.4) is first  # same edges selected
+    assert tc.edges_at(0.4) == 1 and tc.edges_at(0.6) == 0
+    assert not first.flags.writeable
+    np.testing.assert_array_equal(tc.labels(0.6), [0, 1, 2])
+
+
+def test_unsorted_tree_input_is_sorted():
+    a, b = np.array([0, 1], np.int32), np.array([1, 2], np.int32)
+    s = np.array([0.2, 0.9], np.float32)
+    np.testing.assert_array_equal(components_at(3, a, b, s, 0.5), [1, 0, 0])
+    np.testing.assert_array_equal(ThresholdClusters(3, a, b, s).labels(0.5), [1, 0, 0])
+
+
+def test_empty_and_tiny_graphs():
+    for n in (0, 1, 2):
+        idx = np.full((n, 1), -1, np.int32)
+        sim = np.full((n, 1), np.nan, np.float32)
+        a, b, s = merge_tree(n, idx, sim)
+        assert len(a) == 0
+        np.testing.assert_array_equal(components_at(n, a, b, s, 0.0), np.arange(n))
+        assert len(ThresholdClusters(n, a, b, s).labels(0.0)) == n
+    a, b, s = merge_tree(3, np.zeros((3, 0), np.int32), np.zeros((3, 0), np.float32))
+    assert len(a) == 0
+
+
+def test_bad_input():
+    idx, sim = knn_from_edges(3, 1, [(0, 1, 0.5)])
+    with pytest.raises(InputError, match="shape"):
+        merge_tree(4, idx, sim)
+    with pytest.raises(InputError, match="outside"):
+        merge_tree(3, idx + 5, sim)
+    a, b, s = merge_tree(3, idx, sim)
+    with pytest.raises(InputError, match="NaN"):
+        components_at(3, a, b, s, float("nan"))
+    with pytest.raises(InputError, match="outside"):
+        components_at(3, a + 3, b, s, 0.0)
+    with pytest.raises(InputError, match="forest"):
+        components_at(1, a, b, s, 0.0)
+    with pytest.raises(InputError, match="finite"):
+        ThresholdClusters(3, a, b, np.array([np.nan], np.float32))
+
+
+def test_non_finite_and_self_entries_are_ignored():
+    idx = np.array([[1, 0], [2, -1], [0, 1]], np.int32)
+    sim = np.array([[np.nan, 0.9], [0.4, 0.3], [np.inf, np.nan]], np.float32)
+    a, b, s = merge_tree(3, idx, sim)
+    assert list(zip(a, b, s)) == [(1, 2, np.float32(0.4))]
+
+
+def test_cluster_table_groups_largest_first():
+    labels = np.array([2, 0, 1, 1, -1, 2, 3, 1, 4, 4], np.int32)
+    table = cluster_table(labels, min_size=2)
+    np.testing.assert_array_equal(table.ids, [1, 2, 4])  # sizes 3, 2, 2 (ties: label)
+    np.testing.assert_array_equal(table.sizes, [3, 2, 2])
+    np.testing.assert_array_equal(table.members(0), [2, 3, 7])
+    np.testing.assert_array_equal(table.members(1), [0, 5])
+    np.testing.assert_array_equal(table.members(2), [8, 9])
+    assert table.singletons == 2  # labels 0 and 3
+    everything = cluster_table(labels, min_size=1)
+    assert len(everything.order) == 9 and list(everything.ids) == [1, 2, 4, 0, 3]
+    empty = cluster_table(np.zeros(0, np.int32))
+    assert len(empty.ids) == 0 and empty.singletons == 0 and list(empty.offsets) == [0]
+
+
+def test_renumber_by_size_keeps_left_out():
+    np.testing.assert_array_equal(renumber_by_size(np.array([7, -1, 3, 3, 7, 9])),
+                                  [0, -1, 1, 1, 0, 2])
