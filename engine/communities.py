@@ -1,0 +1,388 @@
+"""Communities of a similarity graph (label propagation, SLPA) and k-means on vectors.
+
+Graphs are scipy.sparse matrices read as CSR: row i lists i's neighbours with non-negative
+weights (symmetric for an undirected graph); the diagonal and zero weights are ignored.
+Every method is deterministic for a given seed and returns labels renumbered by community
+size descending (ties: smallest member index), so 0 is the largest community. An entity
+without edges is a community of its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+
+from engine.clusters import renumber_by_size
+from engine.errors import InputError
+
+KMEANS_SAMPLE = 5000  # rows used to choose k by silhouette and to seed the full fit
+BLOCK_ROWS = 16384  # rows per block of the point-to-centre distance matrix
+
+
+# ---- label propagation ----------------------------------------------------------------------
+
+def label_propagation(graph, *, seed: int = 0, max_iter: int = 100) -> np.ndarray:
+    """Weighted asynchronous label propagation → community id per entity (int32).
+
+    Each sweep visits the entities in a fresh random order; an entity takes the label with
+    the largest total edge weight among its neighbours, keeping its own when that is one of
+    the best (which is what lets the sweeps stop), else a random one of the best. Stops
+    after a sweep that changes nothing, or after max_iter sweeps.
+    """
+    indptr, indices, data = _csr(graph)
+    n = len(indptr) - 1
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n, dtype=np.int64)
+    acc = np.zeros(n, np.float64)
+    touched = np.empty(n, np.int64)
+    for _ in range(int(max_iter)):
+        order = rng.permutation(n)
+        salt = rng.integers(1, 2**63, dtype=np.int64)
+        if _lpa_sweep(indptr, indices, data, order, salt, labels, acc, touched) == 0:
+            break
+    return renumber_by_size(labels)
+
+
+@njit(cache=True)
+def _next(state):
+    """splitmix64 step: (new state, 53-bit uniform in [0, 1))."""
+    state = state + np.uint64(0x9E3779B97F4A7C15)  # wraps modulo 2**64
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return state, np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def _lpa_sweep(indptr, indices, data, order, salt, labels, acc, touched):
+    state = np.uint64(salt)
+    changed = 0
+    for v in order:
+        cnt = 0
+        for p in range(indptr[v], indptr[v + 1]):
+            u = indices[p]
+            w = data[p]
+            if u == v or not w > 0:
+                continue
+            lab = labels[u]
+            if acc[lab] == 0.0:
+                touched[cnt] = lab
+                cnt += 1
+            acc[lab] += w
+        if cnt == 0:
+            continue
+        cur = labels[v]
+        best = -1
+        top = -1.0
+        ties = 0
+        for q in range(cnt):
+            lab = touched[q]
+            x = acc[lab]
+            if x > top:
+                best, top, ties = lab, x, 1
+            elif x == top:
+                ties += 1  # reservoir: each tied label kept with probability 1/ties
+                state, r = _next(state)
+                if r * ties < 1.0:
+                    best = lab
+        if acc[cur] == top:
+            best = cur
+        for q in range(cnt):
+            acc[touched[q]] = 0.0
+        if best != cur:
+            labels[v] = best
+            changed += 1
+    return changed
+
+
+# ---- SLPA -------------------------------------------------------------------------------------
+
+def slpa(graph, *, seed: int = 0, iterations: int = 30, r: float = 0.1
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Speaker-listener label propagation → (top community int32, membership strength float32).
+
+    Every entity remembers one label per iteration. In each iteration the entities listen in
+    a random order: each neighbour speaks a label drawn from its memory in proportion to how
+    often it is there, and the listener remembers the label with the largest total weight
+    of the speakers who said it. An entity's community is the most frequent label in its
+    memory and its strength the share of the memory holding it; as in the paper, a label
+    held by less than a share r is no membership, so an entity whose top label is below r
+    gets -1 (its strength is still reported). Memory: N × (iterations + 1) int32.
+    """
+    if not 0 <= r <= 1:
+        raise InputError(f"slpa r must be in [0, 1], got {r}")
+    iterations = int(iterations)
+    if iterations < 1:
+        raise InputError(f"slpa iterations must be at least 1, got {iterations}")
+    indptr, indices, data = _csr(graph)
+    n = len(indptr) - 1
+    rng = np.random.default_rng(seed)
+    memory = np.empty((n, iterations + 1), np.int32)
+    memory[:, 0] = np.arange(n, dtype=np.int32)
+    length = np.ones(n, np.int64)
+    acc = np.zeros(n, np.float64)
+    touched = np.empty(n, np.int64)
+    for _ in range(iterations):
+        order = rng.permutation(n)
+        salt = rng.integers(1, 2**63, dtype=np.int64)
+        _slpa_sweep(indptr, indices, data, order, salt, memory, length, acc, touched)
+    top, share = _slpa_top(memory)
+    labels = np.where(share >= r, top, -1)
+    return renumber_by_size(labels), share.astype(np.float32)
+
+
+@njit(cache=True)
+def _slpa_sweep(indptr, indices, data, order, salt, memory, length, acc, touched):
+    state = np.uint64(salt)
+    for v in order:
+        cnt = 0
+        for p in range(indptr[v], indptr[v + 1]):
+            u = indices[p]
+            w = data[p]
+            if u == v or not w > 0:
+                continue
+            state, x = _next(state)
+            lab = memory[u, int(x * length[u])]  # uniform over memory = frequency-weighted
+            if acc[lab] == 0.0:
+                touched[cnt] = lab
+                cnt += 1
+            acc[lab] += w
+        if cnt == 0:
+            heard = memory[v, 0]  # nobody speaks to an isolated entity: it keeps its own
+        else:
+            heard = -1
+            top = -1.0
+            ties = 0
+            for q in range(cnt):
+                lab = touched[q]
+                x = acc[lab]
+                if x > top:
+                    heard, top, ties = lab, x, 1
+                elif x == top:
+                    ties += 1
+                    state, y = _next(state)
+                    if y * ties < 1.0:
+                        heard = lab
+                acc[lab] = 0.0
+        memory[v, length[v]] = heard
+        length[v] += 1
+
+
+@njit(cache=True)
+def _slpa_top(memory):
+    """Most frequent label per row (ties: smallest label) and its share of the row."""
+    n, m = memory.shape
+    top = np.empty(n, np.int64)
+    share = np.empty(n, np.float64)
+    row = np.empty(m, np.int32)
+    for v in range(n):
+        row[:] = memory[v]
+        row.sort()
+        best, best_cnt, run = row[0], 1, 1
+        for q in range(1, m):
+            run = run + 1 if row[q] == row[q - 1] else 1
+            if run > best_cnt:
+                best, best_cnt = row[q], run
+        top[v] = best
+        share[v] = best_cnt / m
+    return top, share
+
+
+def _csr(graph):
+    if not sp.issparse(graph):
+        raise InputError("community detection needs a scipy.sparse graph")
+    if graph.ndim != 2 or graph.shape[0] != graph.shape[1]:
+        raise InputError(f"graph must be a square matrix, got shape {graph.shape}")
+    G = sp.csr_matrix(graph)
+    data = np.asarray(G.data, dtype=np.float64)
+    if data.size and not (np.isfinite(data).all() and data.min() >= 0):
+        raise InputError("graph weights must be finite and non-negative")
+    return G.indptr, G.indices, data
+
+
+# ---- k-means ----------------------------------------------------------------------------------
+
+def kmeans(X, k: int | None = None, *, seed: int = 0, k_range=range(2, 21),
+           normalize: bool = False, sample_size: int = KMEANS_SAMPLE,
+           max_iter: int = 100) -> np.ndarray:
+    """k-means labels (int32, 0 = largest cluster) of the rows of X (N, d), Euclidean.
+
+    k None: for every k in k_range, k-means on a fixed random sample of at most sample_size
+    rows, scored by the silhouette on that sample; the best k wins (ties: the smaller).
+    The sample's centres then seed Lloyd iterations on all rows, so large N costs a few
+    passes over X. normalize=True clusters the unit vectors (for cosine similarity).
+    """
+    X = _vectors(X, normalize)
+    n = len(X)
+    rng = np.random.default_rng(seed)
+    if n == 0:
+        return np.zeros(0, np.int32)
+    S = X if n <= sample_size else X[np.sort(rng.choice(n, int(sample_size), replace=False))]
+    if k is None:
+        k, _ = _choose_k(S, k_range, rng)
+    else:
+        k = int(k)
+        if k < 1:
+            raise InputError(f"kmeans k must be at least 1, got {k}")
+    centres, labels = _fit(S, min(k, len(S)), rng, max_iter)
+    if S is not X:
+        centres, labels = _lloyd(X, centres, max_iter)
+    return renumber_by_size(labels)
+
+
+def choose_k(X, k_range=range(2, 21), *, seed: int = 0, normalize: bool = False,
+             sample_size: int = KMEANS_SAMPLE) -> tuple[int, dict[int, float]]:
+    """The k kmeans(k=None) would pick, and the silhouette score of every k tried."""
+    X = _vectors(X, normalize)
+    rng = np.random.default_rng(seed)
+    n = len(X)
+    S = X if n <= sample_size else X[np.sort(rng.choice(n, int(sample_size), replace=False))]
+    return _choose_k(S, k_range, rng)
+
+
+def silhouette_score(X, labels) -> float:
+    """Mean silhouette (Euclidean) of labelled rows; 0 for singletons, as in the usual
+    definition. Needs 2 ≤ clusters ≤ N − 1. Memory O(N²) floats in blocks: for samples."""
+    X = np.asarray(X, dtype=np.float64)
+    labels = renumber_by_size(np.asarray(labels))
+    return _silhouette(_pairwise(X), labels)
+
+
+def _vectors(X, normalize: bool) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise InputError(f"kmeans needs a 2-D array of vectors, got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.number):
+        raise InputError("kmeans needs numeric vectors")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if not np.isfinite(X).all():
+        raise InputError("kmeans vectors contain NaN or infinite values")
+    if normalize:
+        norms = np.linalg.norm(X, axis=1, keepdims=True)
+        X = X / np.where(norms > 0, norms, 1)
+    return X
+
+
+def _choose_k(S: np.ndarray, k_range, rng) -> tuple[int, dict[int, float]]:
+    ks = sorted({int(k) for k in k_range if 2 <= int(k) <= len(S) - 1})
+    if not ks:
+        return 1, {}
+    D = _pairwise(S.astype(np.float64))
+    scores = {}
+    for k in ks:
+        _, labels = _fit(S, k, rng, 100)
+        scores[k] = _silhouette(D, renumber_by_size(labels)) if labels.max() > 0 else -1.0
+    best = max(ks, key=lambda k: (scores[k], -k))
+    return best, scores
+
+
+def _fit(X: np.ndarray, k: int, rng, max_iter: int, n_init: int = 3):
+    """Best of n_init k-means++ starts by inertia."""
+    best = None
+    for _ in range(n_init):
+        centres, labels, inertia = _lloyd(X, _kmeans_pp(X, k, rng), max_iter,
+                                          with_inertia=True)
+        if best is None or inertia < best[2]:
+            best = (centres, labels, inertia)
+    return best[0], best[1]
+
+
+def _kmeans_pp(X: np.ndarray, k: int, rng) -> np.ndarray:
+    """Greedy k-means++: of 2 + log k candidates drawn by D², the one lowering cost most."""
+    n = len(X)
+    trials = 2 + int(np.log(k))
+    x_sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    centres = np.empty((k, X.shape[1]), np.float32)
+    first = rng.integers(n)
+    centres[0] = X[first]
+    closest = _sq_dist(X, x_sq, X[first:first + 1])[:, 0]
+    for c in range(1, k):
+        total = closest.sum()
+        if total <= 0:  # fewer distinct points than k: any point will do
+            cand = rng.integers(n, size=trials)
+        else:
+            cand = np.searchsorted(np.cumsum(closest), rng.random(trials) * total)
+            cand = np.minimum(cand, n - 1)
+        d = np.minimum(closest[:, None], _sq_dist(X, x_sq, X[cand]))
+        pick = int(np.argmin(d.sum(axis=0)))
+        centres[c] = X[cand[pick]]
+        closest = d[:, pick]
+    return centres
+
+
+def _sq_dist(X: np.ndarray, x_sq: np.ndarray, C: np.ndarray) -> np.ndarray:
+    C64 = C.astype(np.float64)
+    d = x_sq[:, None] - 2.0 * (X @ C.T).astype(np.float64) + np.einsum("ij,ij->i", C64, C64)
+    return np.maximum(d, 0.0)
+
+
+def _lloyd(X: np.ndarray, centres: np.ndarray, max_iter: int, with_inertia=False):
+    n, k = len(X), len(centres)
+    x_sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    labels = np.full(n, -1, np.int64)
+    dist = np.empty(n, np.float64)
+    for _ in range(max(int(max_iter), 1)):
+        sums = np.zeros((k, X.shape[1]), np.float64)
+        changed = 0
+        for start in range(0, n, BLOCK_ROWS):
+            rows = slice(start, start + BLOCK_ROWS)
+            d = _sq_dist(X[rows], x_sq[rows], centres)
+            lab = np.argmin(d, axis=1)
+            changed += int((lab != labels[rows]).sum())
+            labels[rows] = lab
+            dist[rows] = d[np.arange(len(lab)), lab]
+            onehot = np.zeros((len(lab), k), np.float32)
+            onehot[np.arange(len(lab)), lab] = 1
+            sums += (onehot.T @ X[rows]).astype(np.float64)
+        if changed == 0:
+            break
+        counts = np.bincount(labels, minlength=k)
+        empty = np.flatnonzero(counts == 0)
+        new = np.empty_like(centres)
+        full = counts > 0
+        new[full] = (sums[full] / counts[full, None]).astype(np.float32)
+        if len(empty):  # restart empty clusters at the points worst served
+            far = np.argsort(-dist, kind="stable")[:len(empty)]
+            new[empty[:len(far)]] = X[far]
+        centres = new
+    if with_inertia:
+        return centres, labels, float(dist.sum())
+    return centres, labels
+
+
+def _pairwise(X: np.ndarray) -> np.ndarray:
+    """Euclidean distance matrix (float32) of a sample, exact zeros on the diagonal."""
+    n = len(X)
+    x_sq = np.einsum("ij,ij->i", X, X)
+    D = np.empty((n, n), np.float32)
+    for start in range(0, n, 1024):
+        rows = slice(start, start + 1024)
+        sq = x_sq[rows, None] - 2.0 * (X[rows] @ X.T) + x_sq[None, :]
+        D[rows] = np.sqrt(np.maximum(sq, 0.0))
+    np.fill_diagonal(D, 0.0)
+    return D
+
+
+def _silhouette(D: np.ndarray, labels: np.ndarray) -> float:
+    n = len(labels)
+    k = int(labels.max()) + 1
+    if not 2 <= k <= n - 1:
+        raise InputError(f"silhouette needs 2 to N-1 clusters, got {k} for N={n}")
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    onehot = np.zeros((n, k), np.float64)
+    onehot[np.arange(n), labels] = 1
+    total = np.empty((n, k), np.float64)
+    for start in range(0, n, 1024):
+        rows = slice(start, start + 1024)
+        total[rows] = D[rows].astype(np.float64) @ onehot
+    own = counts[labels]
+    a = np.divide(total[np.arange(n), labels], own - 1, out=np.zeros(n), where=own > 1)
+    mean_other = total / counts
+    mean_other[np.arange(n), labels] = np.inf
+    b = mean_other.min(axis=1)
+    denom = np.maximum(a, b)
+    s = np.divide(b - a, denom, out=np.zeros(n), where=denom > 0)
+    s[own <= 1] = 0.0
+    return float(s.mean())
