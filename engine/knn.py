@@ -16,15 +16,20 @@ from engine.errors import InputError
 
 METRICS = ("cosine", "euclidean", "dot")
 
-# Above this many vectors NN-descent beats exact search (measured on 2 cores at d = 384:
-# see benchmarks/bench_knn.py); exact cost grows as N², NN-descent roughly as N log N.
+# Above this many vectors NN-descent beats exact search. Measured on 2 cores at d = 384 in
+# fresh processes, as a build runs: pynndescent compiles for ~30 s in every process (its
+# kernels take the metric as an argument, so numba cannot cache them), so exact wins up
+# to ~70k (60k: exact 24 s, NN-descent 39 s; 100k: 75 s against 44 s). Already compiled,
+# the crossover would be ~25k. Exact cost grows as N², NN-descent's about as N log N.
 EXACT_MAX_N = 60_000
 # Memory for one block of the exact similarity matrix (rows × N float32).
 BLOCK_BYTES = 64 << 20
-# NN-descent settings, tuned for recall@15 ≥ 0.95 at 100k × 384: build a wider graph than
-# asked for and keep its best k, which costs less than more iterations for the same recall.
+# NN-descent: build a graph NND_EXTRA wider than asked and keep its best k. At 100k × 384
+# (benchmarks/bench_knn.py data) recall@15 goes 0.965 → 0.992 for +10 (+5: 0.984), and on
+# noisier data 0.905 → 0.973 (+5: 0.949), for ~2 s; pynndescent's own trees/iterations
+# (which grow with N) were no worse than other settings tried.
 NND_EXTRA = 10
-NND_TREES = None  # pynndescent's defaults, which grow with N
+NND_TREES = None
 NND_ITERS = None
 
 ProgressFn = Callable[[float, float], None] | None
