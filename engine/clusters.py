@@ -41,13 +41,13 @@ def merge_tree(n: int, idx: np.ndarray, sim: np.ndarray
     k = idx.shape[1]
     if idx.size and (idx.min() < -1 or idx.max() >= n):
         raise InputError(f"kNN graph has neighbour indices outside -1..{n - 1}")
-    idx = np.ascontiguousarray(idx, dtype=np.int32).ravel()
+    idx = np.ascontiguousarray(idx, dtype=np.int32)
     w = np.ascontiguousarray(sim, dtype=np.float32).ravel()
-    rows = np.arange(idx.size, dtype=np.int64) // max(k, 1)
-    keep = (idx >= 0) & np.isfinite(w) & (idx != rows)
-    del rows
+    keep = ((idx >= 0) & (idx != np.arange(n, dtype=np.int32)[:, None])).ravel()
+    keep &= np.isfinite(w)
+    idx = idx.ravel()
     # Invalid entries sort last and are cut off; stable keeps ties in row order.
-    key = np.where(keep, -w, np.inf).astype(np.float32)
+    key = np.where(keep, -w, np.float32(np.inf))
     order = np.argsort(key, kind="stable")[:int(keep.sum())]
     return _kruskal(n, k, idx, w, order)
 
@@ -141,7 +141,7 @@ class ThresholdClusters:
             if hit is not None:
                 self._cache.move_to_end(m)
                 return hit
-        # The cut needs a threshold selecting exactly the first m edges; t is one.
+        # t selects exactly the first m edges, so the result depends on m alone.
         labels, sizes = _cut(self._order, self._gaps, t)
         labels.flags.writeable = False
         sizes.flags.writeable = False
@@ -232,21 +232,37 @@ def _count_at_least(s, t):
 
 @njit(cache=True)
 def _union_components(n, a, b, m):
+    # Each root is linked under the smaller one, so a root is its component's smallest
+    # member and parent[v] < v elsewhere (path halving keeps that): one ascending pass then
+    # numbers components by smallest member. Faster here than union by size: one array less
+    # to miss in cache.
     parent = np.arange(n, dtype=np.int32)
-    size = np.ones(n, np.int32)
     for e in range(m):
         ra = _find(parent, a[e])
         rb = _find(parent, b[e])
-        if ra == rb:
-            continue
-        if size[ra] < size[rb]:
-            ra, rb = rb, ra
-        parent[rb] = ra
-        size[ra] += size[rb]
-    roots = np.empty(n, np.int64)
+        if ra < rb:
+            parent[rb] = ra
+        elif rb < ra:
+            parent[ra] = rb
+    comp = np.empty(n, np.int32)
+    sizes = np.zeros(n, np.int64)
+    count = 0
     for v in range(n):
-        roots[v] = _find(parent, v)
-    return _renumber(roots, n)
+        p = parent[v]
+        if p == v:
+            comp[v] = count
+            count += 1
+        else:
+            comp[v] = comp[p]
+        sizes[comp[v]] += 1
+    sizes = sizes[:count]
+    rank = _rank_by_size(sizes)
+    for v in range(n):
+        comp[v] = rank[comp[v]]
+    ranked = np.empty(count, np.int64)
+    for g in range(count):
+        ranked[rank[g]] = sizes[g]
+    return comp, ranked
 
 
 @njit(cache=True)

@@ -3,6 +3,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics import silhouette_score as sk_silhouette
 
@@ -76,7 +77,6 @@ def test_any_small_graph_gives_size_numbered_labels_within_components(n, density
     A = sp.random(n, n, density=density, random_state=rng, format="csr") if n else \
         sp.csr_matrix((0, 0))
     G = (A + A.T).tocsr()
-    from scipy.sparse.csgraph import connected_components
     comp = connected_components(G, directed=False)[1] if n else np.zeros(0, int)
     for labels in (label_propagation(G, seed=seed), slpa(G, seed=seed, r=0.0)[0]):
         assert labels.shape == (n,) and labels.dtype == np.int32
