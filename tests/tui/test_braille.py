@@ -1,0 +1,198 @@
+"""Braille raster kernel, cell lookup, density levels, and the label sanitiser."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from tui.braille import (DOT_BITS, braille_codepoints, cell_of, density_level, locate,
+                         rasterize)
+from tui.text import plain_label
+
+# view (0, 4, 0, 8) on a 2×2-cell raster: 4 × 8 dots of exactly one data unit each,
+# dot column = floor(x), dot row = floor(8 - y) (row 0 at the top, y = 8)
+VIEW = (0.0, 4.0, 0.0, 8.0)
+
+
+def test_hand_computed_grid():
+    pts = np.array([
+        (0.5, 7.5),   # dot (c0, r0) → cell (0, 0) 0x01
+        (1.5, 7.5),   # dot (c1, r0) → cell (0, 0) 0x08
+        (0.5, 6.5),   # dot (c0, r1) → cell (0, 0) 0x02
+        (1.5, 4.5),   # dot (c1, r3) → cell (0, 0) 0x80
+        (0.5, 4.5),   # dot (c0, r3) → cell (0, 0) 0x40
+        (3.5, 5.5),   # dot (c3, r2) → cell (row 0, col 1) 0x20
+        (2.5, 1.5),   # dot (c2, r6) → cell (1, 1) 0x04
+        (0.5, 2.5),   # dot (c0, r5) → cell (1, 0) 0x02
+        (0.6, 2.4),   # same dot again: bits unchanged, count 2
+    ])
+    r = rasterize(pts[:, 0], pts[:, 1], VIEW, 2, 2)
+    assert r.bits.dtype == np.uint8 and r.counts.dtype == np.int32
+    assert r.bits.tolist() == [[0x01 | 0x08 | 0x02 | 0x80 | 0x40, 0x20],
+                               [0x02, 0x04]]
+    assert r.counts.tolist() == [[5, 1], [2, 1]]
+    assert (r.group == -1).all()
+
+
+def test_borders_belong_right_and_below_and_the_far_edges_are_inside():
+    pts = np.array([
+        (2.0, 4.0),   # corner of all four cells → dot (c2, r4): cell (1, 1), 0x01
+        (1.0, 7.5),   # between dot columns 0 and 1 → dot column 1: cell (0, 0) 0x08
+        (0.5, 7.0),   # between dot rows 0 and 1 → dot row 1: cell (0, 0) 0x02
+        (0.0, 8.0),   # x0, y1 (top-left corner) → dot (c0, r0)
+        (4.0, 0.0),   # x1, y0 (bottom-right corner) → last dot (c3, r7): cell (1, 1) 0x80
+    ])
+    r = rasterize(pts[:, 0], pts[:, 1], VIEW, 2, 2)
+    assert r.bits.tolist() == [[0x08 | 0x02 | 0x01, 0], [0, 0x01 | 0x80]]
+    assert r.counts.tolist() == [[3, 0], [0, 2]]
+
+
+def test_points_outside_the_view_and_nan_are_ignored():
+    x = np.array([-0.01, 4.01, 1.0, 1.0, np.nan, 1.0, np.inf, 1.5])
+    y = np.array([1.0, 1.0, 8.01, -0.01, 1.0, np.nan, 1.0, 1.5])
+    r = rasterize(x, y, VIEW, 2, 2)
+    # only (1.5, 1.5): dot column 1, dot row floor(8 - 1.5) = 6 → cell (1, 0), its dot row 2
+    assert r.counts.tolist() == [[0, 0], [1, 0]]
+    assert r.bits.tolist() == [[0, 0], [0x20, 0]]
+
+
+def test_single_point_bits_match_dot_table():
+    # every dot of one cell, one point at a time
+    for drow in range(4):
+        for dcol in range(2):
+            x = np.array([dcol + 0.5])
+            y = np.array([8.0 - (drow + 0.5)])
+            r = rasterize(x, y, VIEW, 2, 2)
+            assert r.bits[0, 0] == DOT_BITS[drow, dcol]
+    assert DOT_BITS.tolist() == [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]]
+
+
+def test_y_grows_up_in_data_and_down_on_screen():
+    r = rasterize(np.array([1.0, 1.0]), np.array([7.9, 0.1]), VIEW, 2, 2)
+    assert r.counts[0, 0] == 1 and r.counts[1, 0] == 1
+    assert r.bits[0, 0] == 0x08      # high y: top dot row
+    assert r.bits[1, 0] == 0x80      # low y: bottom dot row
+
+
+@pytest.mark.parametrize("ngroups", [None, 1 << 20])   # dense histogram / bucketed path
+def test_dominant_group(ngroups):
+    x = np.array([0.5, 0.5, 0.5,   2.5, 2.5,   0.5, 0.5,   2.5])
+    y = np.array([7.5, 7.5, 7.5,   7.5, 7.5,   1.5, 1.5,   1.5])
+    g = np.array([2, 2, 1,          3, 1,       -1, -1,     0])
+    r = rasterize(x, y, VIEW, 2, 2, groups=g, ngroups=ngroups)
+    assert r.group.tolist() == [[2, 1],       # majority 2; tie 3/1 → smallest
+                                [-1, 0]]      # only ungrouped points → -1
+    assert r.counts.tolist() == [[3, 2], [2, 1]]
+    empty = rasterize(np.array([0.5]), np.array([7.5]), VIEW, 2, 2, groups=np.array([4]),
+                      ngroups=ngroups)
+    assert empty.group.tolist() == [[4, -1], [-1, -1]]
+
+
+def _reference(x, y, view, width, height, groups):
+    col, row, bit = locate(x, y, view, width, height)
+    bits = np.zeros((height, width), np.uint8)
+    counts = np.zeros((height, width), np.int64)
+    inside = col >= 0
+    np.bitwise_or.at(bits, (row[inside], col[inside]), bit[inside])
+    np.add.at(counts, (row[inside], col[inside]), 1)
+    dom = np.full((height, width), -1)
+    for r in range(height):
+        for c in range(width):
+            gs = groups[inside & (row == r) & (col == c)]
+            gs = gs[gs >= 0]
+            if len(gs):
+                vals, cnt = np.unique(gs, return_counts=True)
+                dom[r, c] = vals[np.argmax(cnt)]  # unique is sorted: argmax picks the smallest
+    return bits, counts, dom
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300), width=st.integers(1, 7),
+       height=st.integers(1, 5), ngroups=st.sampled_from([1, 3, 1 << 20]))
+def test_kernel_matches_numpy_reference(seed, n, width, height, ngroups):
+    rng = np.random.default_rng(seed)
+    # a coarse lattice puts many points exactly on dot and cell borders
+    x = (rng.integers(-4, 4 * width + 4, n) / 2).astype(np.float32)
+    y = (rng.integers(-4, 8 * height + 4, n) / 2).astype(np.float32)
+    groups = rng.integers(-1, min(ngroups, 4), n).astype(np.int32)
+    view = (0.0, 2.0 * width, 0.0, 4.0 * height)
+    r = rasterize(x, y, view, width, height, groups=groups, ngroups=ngroups)
+    bits, counts, dom = _reference(x, y, view, width, height, groups)
+    np.testing.assert_array_equal(r.bits, bits)
+    np.testing.assert_array_equal(r.counts, counts)
+    np.testing.assert_array_equal(r.group, dom)
+
+
+def test_float64_input_and_bad_view():
+    r = rasterize(np.array([0.5], dtype=np.float64), np.array([7.5]), VIEW, 2, 2)
+    assert r.bits[0, 0] == 0x01
+    with pytest.raises(ValueError):
+        rasterize(np.zeros(1), np.zeros(1), (1, 1, 0, 1), 2, 2)
+    with pytest.raises(ValueError):
+        rasterize(np.zeros(1), np.zeros(1), VIEW, 0, 2)
+
+
+def test_cell_of_agrees_with_the_kernel():
+    assert cell_of(0.5, 7.5, VIEW, 2, 2) == (0, 0)
+    assert cell_of(2.0, 4.0, VIEW, 2, 2) == (1, 1)
+    assert cell_of(4.0, 0.0, VIEW, 2, 2) == (1, 1)
+    assert cell_of(5.0, 1.0, VIEW, 2, 2) == (-1, -1)
+    col, row = cell_of(np.array([0.5, np.nan, 3.9]), np.array([0.5, 1.0, 7.9]), VIEW, 2, 2)
+    assert col.tolist() == [0, -1, 1] and row.tolist() == [1, -1, 0]
+    assert locate(1.5, 7.5, VIEW, 2, 2) == (0, 0, 0x08)
+
+
+def test_density_level_is_log_scaled():
+    counts = np.array([0, 1, 10, 100, 1000])
+    lv = density_level(counts, 4)
+    assert lv.tolist()[0] == 0 and lv[-1] == 4
+    assert (np.diff(lv[1:]) >= 0).all() and lv[1] >= 1
+    # log scale: 10 of 1000 is well above a linear 1 %
+    assert lv[2] >= 2
+    assert density_level(np.array([0, 1, 1]), 5).tolist() == [0, 5, 5]
+    assert density_level(np.zeros(3, int), 5).tolist() == [0, 0, 0]
+    assert density_level(np.array([1, 2]), 3, cmax=1000).tolist() == [1, 1]
+
+
+def test_codepoints():
+    cps = braille_codepoints(np.array([[0, 1, 0xFF]], dtype=np.uint8))
+    assert "".join(map(chr, cps[0])) == " ⠁⣿"
+
+
+def test_kernel_module_does_not_import_textual_or_rich():
+    code = ("import sys, tui.braille; "
+            "bad = [m for m in ('textual', 'rich') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------- labels are data
+
+def test_markup_stays_literal():
+    assert plain_label("[bold red]x[/]") == "[bold red]x[/]"
+
+
+def test_osc52_escape_cannot_reach_the_terminal():
+    out = plain_label("\x1b]52;c;aGk=\x07")
+    assert "\x1b" not in out and "\x07" not in out
+    assert out == "␛]52;c;aGk=␇"
+
+
+def test_bidi_override_and_zero_width_are_replaced():
+    out = plain_label("\u202eabc")
+    assert "\u202e" not in out and out.endswith("abc") and len(out) == 4
+    out = plain_label("a\u200bb")
+    assert "\u200b" not in out and out[0] == "a" and out[-1] == "b" and len(out) == 3
+
+
+def test_other_controls_and_truncation():
+    out = plain_label("a\nb\tc\x9bd\x7f\u2028\ufeff\u2066")
+    assert out.isprintable()
+    assert plain_label("abcdef", max_len=4) == "abc…"
+    assert plain_label("日本語テキスト", max_len=5) == "日本…"
+    assert plain_label(None) == "" and plain_label(42) == "42"
+    assert plain_label("e\u0301") == "é"   # NFC: one cell, not a dangling combining mark

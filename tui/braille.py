@@ -1,0 +1,238 @@
+"""Points → braille cells: dot bits, point counts and the dominant group per cell.
+
+A cell is 2 dots wide and 4 dots tall (Unicode U+2800 + dot bits). Dots of a terminal cell are
+roughly square, so one data unit per dot in x and in y keeps the aspect. The view is
+(x0, x1, y0, y1) in data coordinates and closed on every side; y grows upward in data and
+downward on screen, so row 0 is the top (y1). A point exactly on a border between two dots
+belongs to the dot to its right / below it on screen; points on x1 or y0 fall in the last dot.
+
+Nothing here imports textual or rich: the widget builds its lines from these arrays.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+BRAILLE_BASE = 0x2800
+# DOT_BITS[dot row within the cell, dot column within the cell]
+DOT_BITS = np.array([[0x01, 0x08],
+                     [0x02, 0x10],
+                     [0x04, 0x20],
+                     [0x40, 0x80]], dtype=np.uint8)
+
+# Above this many (cell, group) counters the dominant group is found by bucketing points per
+# cell instead of a dense per-cell histogram (which would be mostly zeros to clear and scan).
+_DENSE_GROUP_CELLS = 1 << 21
+
+
+class Raster(NamedTuple):
+    bits: np.ndarray    # (height, width) uint8 braille dot bits
+    counts: np.ndarray  # (height, width) int32 points per cell
+    group: np.ndarray   # (height, width) int32 most frequent group, ties → smallest; -1 if none
+    view: tuple         # (x0, x1, y0, y1) the raster was drawn for
+
+
+@njit(cache=True, nogil=True)
+def _dot(xi, yi, x0, y1, sx, sy, w2, h4):
+    dx = int((xi - x0) * sx)
+    dy = int((y1 - yi) * sy)
+    if dx >= w2:
+        dx = w2 - 1
+    if dy >= h4:
+        dy = h4 - 1
+    return dx, dy
+
+
+@njit(cache=True, nogil=True)
+def _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, dense, bits, counts, hist, cell):
+    """One pass over the points.
+
+    With groups and `dense`, counts (cell, group) in `hist`; with groups and not `dense`, stores
+    each point's cell in `cell` (-1 outside) for `_dominant_sparse`.
+    """
+    height, width = bits.shape
+    w2 = width * 2
+    h4 = height * 4
+    sx = w2 / (x1 - x0)
+    sy = h4 / (y1 - y0)
+    has_groups = groups.shape[0] > 0
+    for i in range(x.shape[0]):
+        xi = x[i]
+        yi = y[i]
+        # written so that NaN fails the test
+        if not (xi >= x0 and xi <= x1 and yi >= y0 and yi <= y1):
+            if has_groups and not dense:
+                cell[i] = -1
+            continue
+        dx, dy = _dot(xi, yi, x0, y1, sx, sy, w2, h4)
+        r = dy >> 2
+        c = dx >> 1
+        bits[r, c] |= DOT_BITS[dy & 3, dx & 1]
+        counts[r, c] += 1
+        if has_groups:
+            if dense:
+                g = groups[i]
+                if g >= 0:
+                    hist[r * width + c, g] += 1
+            else:
+                cell[i] = r * width + c
+
+
+@njit(cache=True, nogil=True)
+def _dominant_dense(hist, out):
+    ncells, ngroups = hist.shape
+    for k in range(ncells):
+        best = 0
+        bestg = -1
+        for g in range(ngroups):
+            v = hist[k, g]
+            if v > best:  # strict: ties keep the smaller group
+                best = v
+                bestg = g
+        out[k] = bestg
+
+
+@njit(cache=True, nogil=True)
+def _dominant_sparse(cell, groups, ncells, ngroups, out):
+    # bucket the group ids by cell (counting sort), then one scratch counter per group
+    start = np.zeros(ncells + 1, dtype=np.int64)
+    for i in range(cell.shape[0]):
+        k = cell[i]
+        if k >= 0 and groups[i] >= 0:
+            start[k + 1] += 1
+    for k in range(ncells):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    bucket = np.empty(start[ncells], dtype=np.int32)
+    for i in range(cell.shape[0]):
+        k = cell[i]
+        if k >= 0 and groups[i] >= 0:
+            bucket[fill[k]] = groups[i]
+            fill[k] += 1
+    scratch = np.zeros(ngroups, dtype=np.int32)
+    for k in range(ncells):
+        best = 0
+        bestg = -1
+        for j in range(start[k], start[k + 1]):
+            g = bucket[j]
+            v = scratch[g] + 1
+            scratch[g] = v
+            if v > best or (v == best and g < bestg):
+                best = v
+                bestg = g
+        for j in range(start[k], start[k + 1]):
+            scratch[bucket[j]] = 0
+        out[k] = bestg
+
+
+def _check_view(view, width: int, height: int) -> tuple[float, float, float, float]:
+    x0, x1, y0, y1 = (float(v) for v in view)
+    if not (x1 > x0 and y1 > y0) or not np.isfinite([x0, x1, y0, y1]).all():
+        raise ValueError(f"view must have x0 < x1 and y0 < y1, got {view!r}")
+    if width < 1 or height < 1:
+        raise ValueError(f"raster size must be at least 1×1 cells, got {width}×{height}")
+    return x0, x1, y0, y1
+
+
+def _coords(a) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        a = a.astype(np.float64)
+    return np.ascontiguousarray(a)
+
+
+def rasterize(x, y, view, width: int, height: int, groups=None,
+              ngroups: int | None = None) -> Raster:
+    """Draw points into a `height`×`width` grid of braille cells.
+
+    `groups` (int, one per point; negative = no group) gives each cell its most frequent group.
+    `ngroups` (max group + 1) may be passed to skip a scan when the caller already knows it.
+    """
+    x0, x1, y0, y1 = _check_view(view, width, height)
+    x = _coords(x)
+    y = _coords(y)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("x and y must be 1-d arrays of the same length")
+    bits = np.zeros((height, width), dtype=np.uint8)
+    counts = np.zeros((height, width), dtype=np.int32)
+    ncells = width * height
+    dominant = np.full(ncells, -1, dtype=np.int32)
+    empty = np.zeros(0, dtype=np.int32)
+    if groups is None or len(x) == 0:
+        _raster_kernel(x, y, x0, x1, y0, y1, empty, 0, True, bits, counts,
+                       np.zeros((0, 0), dtype=np.int32), empty)
+        return Raster(bits, counts, dominant.reshape(height, width), (x0, x1, y0, y1))
+
+    groups = np.ascontiguousarray(groups, dtype=np.int32)
+    if groups.shape != x.shape:
+        raise ValueError("groups must have one entry per point")
+    if ngroups is None:
+        ngroups = int(groups.max()) + 1 if len(groups) else 0
+    ngroups = max(int(ngroups), 1)
+    if ncells * ngroups <= _DENSE_GROUP_CELLS:
+        hist = np.zeros((ncells, ngroups), dtype=np.int32)
+        _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, True, bits, counts, hist, empty)
+        _dominant_dense(hist, dominant)
+    else:
+        cell = np.empty(len(x), dtype=np.int32)
+        _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, False, bits, counts,
+                       np.zeros((0, 0), dtype=np.int32), cell)
+        _dominant_sparse(cell, groups, ncells, ngroups, dominant)
+    return Raster(bits, counts, dominant.reshape(height, width), (x0, x1, y0, y1))
+
+
+def locate(x, y, view, width: int, height: int):
+    """(column, row, dot bit) of each point, the same arithmetic as the kernel.
+
+    Points outside the view (or NaN) get column = row = -1 and bit 0. Scalars in, scalars out.
+    """
+    x0, x1, y0, y1 = _check_view(view, width, height)
+    scalar = np.ndim(x) == 0 and np.ndim(y) == 0
+    xa = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    ya = np.atleast_1d(np.asarray(y, dtype=np.float64))
+    w2, h4 = width * 2, height * 4
+    inside = (xa >= x0) & (xa <= x1) & (ya >= y0) & (ya <= y1)
+    with np.errstate(invalid="ignore"):
+        dx = np.minimum(np.where(inside, (xa - x0) * (w2 / (x1 - x0)), 0).astype(np.int64), w2 - 1)
+        dy = np.minimum(np.where(inside, (y1 - ya) * (h4 / (y1 - y0)), 0).astype(np.int64), h4 - 1)
+    col = np.where(inside, dx >> 1, -1)
+    row = np.where(inside, dy >> 2, -1)
+    bit = np.where(inside, DOT_BITS[dy & 3, dx & 1], 0).astype(np.uint8)
+    if scalar:
+        return int(col[0]), int(row[0]), int(bit[0])
+    return col, row, bit
+
+
+def cell_of(x, y, view, width: int, height: int):
+    """(column, row) of the cell holding each point; -1, -1 outside the view."""
+    col, row, _ = locate(x, y, view, width, height)
+    return col, row
+
+
+def density_level(counts, levels: int, cmax: int | None = None) -> np.ndarray:
+    """Brightness level per cell on a log scale: 0 for empty, 1..levels otherwise.
+
+    A cell holding `cmax` points (default: the busiest cell) gets `levels`; a single point
+    gets at least 1, and the top level when every non-empty cell holds one point.
+    """
+    counts = np.asarray(counts)
+    if levels < 1:
+        raise ValueError("levels must be at least 1")
+    if cmax is None:
+        cmax = int(counts.max()) if counts.size else 0
+    out = np.zeros(counts.shape, dtype=np.uint8)
+    nonempty = counts > 0
+    if cmax <= 0 or not nonempty.any():
+        return out
+    frac = np.log1p(counts[nonempty]) / np.log1p(cmax)
+    out[nonempty] = np.clip(np.ceil(levels * frac), 1, levels).astype(np.uint8)
+    return out
+
+
+def braille_codepoints(bits) -> np.ndarray:
+    """uint32 code points for the cells: U+2800 + bits, and a space for an empty cell."""
+    bits = np.asarray(bits)
+    return np.where(bits == 0, 0x20, BRAILLE_BASE + bits.astype(np.uint32)).astype(np.uint32)
