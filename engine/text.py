@@ -113,6 +113,10 @@ def _load():
             # Read by huggingface_hub and transformers at import: set before importing them.
             os.environ["HF_HUB_OFFLINE"] = "1"
             os.environ["TRANSFORMERS_OFFLINE"] = "1"
+            # torch's OpenMP threads spin while waiting; when another process holds one of
+            # the cores, 2 spinning threads ran 3-5x slower than 1 thread (2 cores). Sleeping
+            # waiters cost ~3% on an idle machine. Read once, when torch loads its libgomp.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             import torch
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
