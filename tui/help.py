@@ -1,0 +1,131 @@
+"""`?`: every key, grouped by where it works, with the focused pane's help first.
+
+The key tables are built from the bindings themselves, so they cannot drift from the code;
+keys that belong to Textual's own list widgets (Up/Down/Enter) are added by hand.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+LIST_KEYS = [("↑ ↓ j k", "move in the list"), ("Home End PgUp PgDn", "jump in the list")]
+
+
+def _keys(bindings, skip=()) -> list[tuple[str, str]]:
+    """(keys, description) per action, keys of the same action joined."""
+    rows: dict[str, list] = {}
+    for b in Binding.make_bindings(bindings):
+        if b.action in skip or not b.description:
+            continue
+        rows.setdefault(b.action, [b.description, []])[1].append(_display(b.key))
+    return [(" ".join(dict.fromkeys(keys)), desc) for desc, keys in rows.values()]
+
+
+_NAMES = {"left_square_bracket": "[", "right_square_bracket": "]",
+          "left_curly_bracket": "{", "right_curly_bracket": "}", "question_mark": "?",
+          "slash": "/", "plus": "+", "equals_sign": "=", "minus": "-", "escape": "Esc",
+          "enter": "Enter", "backspace": "Backspace", "tab": "Tab", "shift+tab": "Shift+Tab",
+          "left": "←", "right": "→", "up": "↑", "down": "↓", "ctrl+p": "Ctrl+P",
+          "shift+left": "Shift+←", "shift+right": "Shift+→", "shift+up": "Shift+↑",
+          "shift+down": "Shift+↓"}
+
+
+def _display(key: str) -> str:
+    return _NAMES.get(key, key)
+
+
+def sections() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(title, help text, keys) for every place keys work."""
+    from tui.app import EmbtuiApp
+    from tui.screens import ExportScreen
+    from tui.widgets.clusters import ClustersPane
+    from tui.widgets.details import DetailsPane
+    from tui.widgets.neighbours import NeighboursPane
+    from tui.widgets.scatter import Scatter
+    from tui.widgets.search import SearchScreen
+
+    scatter_keys = _keys(Scatter.BINDINGS)
+    scatter_keys.insert(0, ("h j k l", "move the cursor (as the arrows)"))
+    scatter_keys.insert(4, ("H J K L", "pan (as Shift+arrows)"))
+    scatter_keys += [("Enter", "make the cursor's point the selection"),
+                     ("click / wheel", "select the nearest point / zoom, if the terminal "
+                                       "sends mouse events")]
+    app_keys = _keys(EmbtuiApp.BINDINGS, skip=("vim", "pan", "select_cursor"))
+    app_keys.append(("Ctrl+P", "command palette: colour by…, go to cluster…, export…, "
+                               "layout…"))
+    return [
+        ("Everywhere", "These keys work from any pane.", app_keys),
+        ("Scatter", SCATTER_HELP, scatter_keys),
+        (NeighboursPane.HELP_TITLE, NeighboursPane.HELP,
+         LIST_KEYS + [("Enter", "walk to the highlighted neighbour"),
+                      ("Backspace", "back along the trail")]),
+        (ClustersPane.HELP_TITLE, ClustersPane.HELP,
+         LIST_KEYS + [("Enter", "choose the cluster / select the member")]
+         + _keys(ClustersPane.BINDINGS)),
+        (DetailsPane.HELP_TITLE, DetailsPane.HELP, [("↑ ↓ PgUp PgDn", "scroll")]),
+        (SearchScreen.HELP_TITLE, SearchScreen.HELP,
+         [("type", "search"), ("↑ ↓", "move through the results"),
+          ("Enter", "jump to the highlighted result")] + _keys(SearchScreen.BINDINGS,
+                                                                skip=("results_down",
+                                                                      "results_up"))),
+        (ExportScreen.HELP_TITLE, ExportScreen.HELP,
+         [("Enter", "write the file")] + _keys(ExportScreen.BINDINGS)),
+    ]
+
+
+SCATTER_HELP = ("The 2-D layout in braille (2×4 dots a cell), coloured by cluster at the current "
+                "threshold or by what `c` picks; brighter cells hold more points. The cursor is "
+                "drawn reversed with its label; the selection, its neighbours and a chosen "
+                "cluster are drawn on top with their labels where there is room. Zoom keeps the "
+                "cursor in place. Without colour, `m` draws each cell as its group's symbol.")
+
+
+def help_table(focused: str) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column()
+    order = sections()
+    first = [s for s in order if s[0].lower() == focused.lower()]
+    for title, text, keys in first + [s for s in order if s not in first]:
+        table.add_row(Text(title, style="bold underline"), "")
+        table.add_row("", Text(text, style="dim"))
+        for key, desc in keys:
+            table.add_row(Text(key), Text(desc))
+        table.add_row("", "")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close help", id="help.close")]
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+        background: $background 40%;
+    }
+    #help-box {
+        width: 95%;
+        max-width: 100;
+        height: 90%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, focused: str = "scatter") -> None:
+        super().__init__()
+        self._focused = focused
+
+    def compose(self):
+        with VerticalScroll(id="help-box") as box:
+            box.border_title = "Keys · Esc closes"
+            yield Static(help_table(self._focused), id="help-body")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

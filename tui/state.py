@@ -1,0 +1,295 @@
+"""What the explorer shows, computed from the dataset's arrays: no Textual, no DuckDB here.
+
+The functions that touch the Dataset (cluster_view, colouring) are slow on big data and run in
+workers; the rest are cheap helpers for the panes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BLOCKS = " ▏▎▍▌▋▊▉█"
+
+
+def nice_step(x: float) -> float:
+    """The largest 1, 2 or 5 × 10^k not above x (x > 0)."""
+    if not x > 0 or not math.isfinite(x):
+        return 0.01
+    e = math.floor(math.log10(x))
+    for m in (5, 2, 1):
+        if m * 10.0 ** e <= x * (1 + 1e-9):
+            return m * 10.0 ** e
+    return 10.0 ** e
+
+
+@dataclass(frozen=True)
+class ThresholdScale:
+    """The range a threshold moves over and its fine/coarse steps."""
+
+    lo: float
+    hi: float
+    fine: float
+    coarse: float
+
+    @property
+    def decimals(self) -> int:
+        return max(0, -math.floor(math.log10(self.fine) + 1e-9))
+
+    def snap(self, t: float) -> float:
+        t = round(t / self.fine) * self.fine
+        lo = math.floor(self.lo / self.fine) * self.fine - self.fine
+        hi = math.ceil(self.hi / self.fine) * self.fine + self.fine
+        return round(min(max(t, lo), hi), self.decimals + 2)
+
+    def step(self, t: float, steps: int, coarse: bool = False) -> float:
+        return self.snap(t + steps * (self.coarse if coarse else self.fine))
+
+    def fraction(self, t: float) -> float:
+        if self.hi <= self.lo:
+            return 0.5
+        return min(max((t - self.lo) / (self.hi - self.lo), 0.0), 1.0)
+
+    def format(self, t: float) -> str:
+        return f"{t:.{self.decimals}f}"
+
+
+def threshold_scale(tree_sims: np.ndarray) -> ThresholdScale:
+    """Steps sized to the spread of the merge tree's similarities (1st to 99th percentile)."""
+    s = np.asarray(tree_sims, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    if len(s) == 0:
+        return ThresholdScale(0.0, 1.0, 0.01, 0.05)
+    lo, hi = float(s.min()), float(s.max())
+    q1, q99 = np.quantile(s, [0.01, 0.99]) if len(s) > 1 else (lo, hi)
+    span = float(q99 - q1) or float(hi - lo) or 1.0
+    fine = nice_step(span / 50)
+    return ThresholdScale(lo, hi, fine, nice_step(span / 10))
+
+
+def largest_at(labels: np.ndarray) -> int:
+    return int(np.bincount(labels).max()) if len(labels) else 0
+
+
+def initial_threshold(scale: ThresholdScale, tree_sims: np.ndarray, labels_at, n: int,
+                      share: float = 0.5) -> float:
+    """The lowest threshold on the fine grid whose largest cluster holds at most `share` of
+    the entities: big enough to show structure, low enough that raising it splits things.
+
+    labels_at(t) gives the component labels at t. Bisection over the sorted tree
+    similarities: the largest component only shrinks as t rises.
+    """
+    s = np.unique(np.asarray(tree_sims, dtype=np.float64))
+    if len(s) == 0 or n == 0:
+        return scale.snap(scale.lo)
+    lo, hi = 0, len(s)  # answer index in [0, len(s)]: len(s) = above every edge
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if largest_at(labels_at(s[mid])) <= share * n:
+            hi = mid
+        else:
+            lo = mid + 1
+    t = s[lo] if lo < len(s) else s[-1] + scale.fine
+    snapped = math.ceil(t / scale.fine - 1e-9) * scale.fine  # up, so the share still holds
+    return scale.snap(snapped)
+
+
+@dataclass
+class ClusterView:
+    """Components at one threshold (or a stored community method), largest first."""
+
+    threshold: float | None
+    method: str | None
+    labels: np.ndarray  # int per entity
+    order: np.ndarray
+    offsets: np.ndarray
+    rank: np.ndarray  # label value → position in the listing, -1 when not listed
+    singletons: int
+    examples: list = field(default_factory=list)  # a few best-connected members per cluster
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def members(self, c: int) -> np.ndarray:
+        return self.order[self.offsets[c]:self.offsets[c + 1]]
+
+    def cluster_of(self, i: int) -> int | None:
+        lab = int(self.labels[i])
+        if lab < 0 or lab >= len(self.rank):
+            return None
+        c = int(self.rank[lab])
+        return c if c >= 0 else None
+
+
+def best_connected(members: np.ndarray, degree: np.ndarray | None, limit: int | None = None
+                   ) -> np.ndarray:
+    """Members by in-degree, highest first (ties by index); at most `limit` of them."""
+    members = np.asarray(members)
+    if degree is None or len(members) == 0:
+        return members[:limit] if limit else members
+    d = -degree[members].astype(np.int64)
+    if limit is not None and len(members) > 4 * limit:
+        part = np.argpartition(d, limit)[:limit]
+        members, d = members[part], d[part]
+    order = np.lexsort((members, d))
+    out = members[order]
+    return out[:limit] if limit else out
+
+
+def cluster_examples(view: ClusterView, degree: np.ndarray | None, limit: int = 300,
+                     per: int = 3) -> list[np.ndarray]:
+    """A few best-connected members of each of the first `limit` clusters."""
+    return [best_connected(view.members(c), degree, per) for c in range(min(len(view), limit))]
+
+
+def cluster_view(ds, threshold: float | None = None, method: str | None = None) -> ClusterView:
+    """Clusters of at least two members at a threshold or by a stored method (slow: a worker)."""
+    cl = ds.clusters(threshold=threshold, method=method, min_size=2)
+    top = int(cl.labels.max()) + 1 if len(cl.labels) else 0
+    rank = np.full(max(top, 0), -1, dtype=np.int64)
+    rank[cl.cluster_ids] = np.arange(len(cl.cluster_ids))
+    return ClusterView(threshold, method, cl.labels, cl.order, cl.offsets, rank, cl.singletons)
+
+
+# ---- colouring -----------------------------------------------------------------------------
+
+@dataclass
+class Colouring:
+    """A group per point, 0 = most prominent (-1 = none), and a legend of (text, group).
+
+    Groups are not capped: the view shows as many as it has colours or symbols for."""
+
+    mode: str
+    title: str
+    groups: np.ndarray
+    legend: list[tuple[str, int]] = field(default_factory=list)
+
+
+def colour_modes(community_methods, metadata_columns) -> list[str]:
+    modes = ["clusters"]
+    modes += [f"community:{m}" for m in community_methods]
+    modes += [f"column:{c}" for c in metadata_columns if c != "weight"]
+    modes.append("degree")
+    return modes
+
+
+def mode_title(mode: str) -> str:
+    if mode == "clusters":
+        return "clusters"
+    kind, _, name = mode.partition(":")
+    return {"community": f"communities ({name})", "column": name}.get(kind, mode)
+
+
+def colour_by_view(view: ClusterView, mode: str = "clusters") -> Colouring:
+    """Group = the cluster's place in the listing (0 = largest); singletons get none."""
+    groups = np.full(len(view.labels), -1, dtype=np.int32)
+    if len(view.rank):
+        valid = view.labels >= 0
+        rank = np.full(len(view.labels), -1, dtype=np.int64)
+        rank[valid] = view.rank[view.labels[valid]]
+        groups[:] = rank
+    legend = [(f"{c} ({int(view.sizes[c])})", c) for c in range(min(len(view), 36))]
+    return Colouring(mode, mode_title(mode), groups, legend)
+
+
+def colour_by_values(values: np.ndarray, mode: str) -> Colouring:
+    """Numbers in quantile bins (low to high); anything else by value, most common first."""
+    values = np.asarray(values)
+    n = len(values)
+    groups = np.full(n, -1, dtype=np.int32)
+    numeric = values.dtype.kind in "iuf"
+    if values.dtype.kind == "O":
+        try:
+            as_float = values.astype(np.float64)
+            numeric = bool(np.isfinite(as_float).any())
+            values = as_float if numeric else values
+        except (TypeError, ValueError):
+            numeric = False
+    if numeric and n:
+        x = values.astype(np.float64)
+        ok = np.isfinite(x)
+        if ok.any():
+            edges = np.unique(np.quantile(x[ok], np.linspace(0, 1, 7)))
+            if len(edges) == 1:
+                groups[ok] = 0
+                return Colouring(mode, mode_title(mode), groups, [(_num(edges[0]), 0)])
+            b = np.clip(np.searchsorted(edges, x[ok], side="right") - 1, 0, len(edges) - 2)
+            groups[ok] = b
+            legend = [(f"{_num(edges[i])}–{_num(edges[i + 1])}", i)
+                      for i in range(len(edges) - 1)]
+            return Colouring(mode, mode_title(mode), groups, legend)
+        return Colouring(mode, mode_title(mode), groups, [])
+    text = np.array(["" if v is None else str(v) for v in values], dtype=object)
+    # "Action|Adventure|Sci-Fi": colour by the first value of multi-valued fields.
+    if n and np.mean([("|" in t) for t in text[:1000]]) > 0.3:
+        text = np.array([t.split("|", 1)[0] for t in text], dtype=object)
+    cats, inverse, counts = np.unique(text, return_inverse=True, return_counts=True)
+    top = [c for c in np.argsort(-counts, kind="stable") if cats[c] != ""]
+    lut = np.full(len(cats), -1, dtype=np.int32)
+    lut[top] = np.arange(len(top))
+    groups = lut[inverse.ravel()]
+    legend = [(str(cats[c]), g) for g, c in enumerate(top[:36])]
+    return Colouring(mode, mode_title(mode), groups, legend)
+
+
+def _num(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def colouring(ds, mode: str, view: ClusterView | None, degree: np.ndarray | None) -> Colouring:
+    """The colouring for a mode (slow for stored columns and communities: a worker)."""
+    if mode == "clusters":
+        if view is None:
+            return Colouring(mode, mode_title(mode), np.full(ds.n, -1, np.int32))
+        return colour_by_view(view, mode)
+    kind, _, name = mode.partition(":")
+    if kind == "community":
+        return colour_by_view(cluster_view(ds, method=name), mode)
+    if kind == "column":
+        return colour_by_values(ds.metadata(name), mode)
+    if mode == "degree" and degree is not None:
+        return colour_by_values(degree, mode)
+    return Colouring(mode, mode_title(mode), np.full(ds.n, -1, np.int32))
+
+
+# ---- small text helpers --------------------------------------------------------------------
+
+def bar(fraction: float, width: int) -> str:
+    """A left-aligned bar of eighth blocks, padded to width."""
+    f = min(max(float(fraction), 0.0), 1.0) if math.isfinite(fraction) else 0.0
+    eighths = int(round(f * width * 8))
+    full, part = divmod(eighths, 8)
+    out = "█" * full + (BLOCKS[part] if part and full < width else "")
+    return out.ljust(width)
+
+
+def slider(fraction: float, width: int) -> str:
+    """A track with a knob at fraction, e.g. ━━━━●──────."""
+    width = max(width, 3)
+    pos = int(round(min(max(fraction, 0.0), 1.0) * (width - 1)))
+    return "━" * pos + "●" + "─" * (width - 1 - pos)
+
+
+def slug(text: str, max_len: int = 40) -> str:
+    """A file-name-safe version of a label."""
+    s = re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower()
+    return s[:max_len].strip("-") or "entity"
+
+
+def sim_histogram(sim: np.ndarray, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and bin edges of the finite kNN similarities."""
+    s = np.asarray(sim, dtype=np.float32).ravel()
+    s = s[np.isfinite(s)]
+    if len(s) == 0:
+        return np.zeros(bins, np.int64), np.linspace(0, 1, bins + 1)
+    lo, hi = float(s.min()), float(s.max())
+    if hi <= lo:
+        hi = lo + 1e-6
+    return np.histogram(s, bins=bins, range=(lo, hi))

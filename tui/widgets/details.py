@@ -1,0 +1,68 @@
+"""The details pane: everything stored about the selection, plus its cluster."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.widgets.common import Pane, label_text
+
+_SKIP = ("idx", "id", "label", "degree")
+
+
+class DetailsPane(Pane):
+    HELP_TITLE = "Details"
+    HELP = ("The selected entity: its id, label, stored metadata, in-degree in the neighbour "
+            "graph (how many entities list it as a neighbour) and the cluster it belongs to at "
+            "the current threshold. Arrows scroll when it is focused.")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("Details", **kwargs)
+        self._row: dict | None = None
+        self._cluster: Text | None = None
+
+    def compose(self):
+        with VerticalScroll(id="details-scroll", can_focus=True):
+            yield Static(Text("Nothing selected: move with the arrows, Enter selects, / "
+                              "searches.", style="dim"), id="details-body")
+
+    def show_message(self, text: str) -> None:
+        self._row = None
+        self.query_one("#details-body", Static).update(Text(text, style="dim"))
+
+    def show_entity(self, row: dict, cluster: Text | None) -> None:
+        self._row = row
+        self._cluster = cluster
+        self._refresh_body()
+
+    def show_cluster(self, cluster: Text | None) -> None:
+        self._cluster = cluster
+        if self._row is not None:
+            self._refresh_body()
+
+    def _refresh_body(self) -> None:
+        row = self._row or {}
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row("label", label_text(row.get("label"), 200, style="bold"))
+        grid.add_row("id", label_text(row.get("id"), 200))
+        if "degree" in row:
+            grid.add_row("degree", Text(str(row["degree"])))
+        if self._cluster is not None:
+            grid.add_row("cluster", self._cluster)
+        for key, value in row.items():
+            if key in _SKIP:
+                continue
+            grid.add_row(label_text(key, 24), label_text(_fmt(value), 200))
+        self.query_one("#details-body", Static).update(grid)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -1,0 +1,87 @@
+"""The neighbours pane: the selection's top-k with similarity bars; Enter walks the graph."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.state import bar
+from tui.widgets.common import Pane, label_text
+from tui.widgets.plot import VimList
+
+BAR = 5
+
+
+class NeighboursPane(Pane):
+    HELP_TITLE = "Neighbours"
+    HELP = ("The nearest neighbours of the selection, best first, with their similarity and a "
+            "bar scaled to the graph's range of similarities. Up/Down move, Enter makes the "
+            "highlighted neighbour the selection (walking the graph), Backspace goes back "
+            "along the trail shown at the top.")
+
+    class Chosen(Message):
+        """A neighbour was chosen to become the selection."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("Neighbours", **kwargs)
+        self._indices: list[int] = []
+
+    def compose(self):
+        yield Static(Text("Select an entity to see its neighbours.", style="dim"),
+                     id="nb-head")
+        yield VimList(id="nb-list")
+
+    def show_message(self, text: str) -> None:
+        self._indices = []
+        self.query_one("#nb-head", Static).update(Text(text, style="dim"))
+        self.query_one("#nb-list", OptionList).clear_options()
+
+    def show(self, query_label, trail: list, idx: np.ndarray, sim: np.ndarray,
+             labels: np.ndarray, lo: float, hi: float) -> None:
+        """Neighbours idx/sim of the entity labelled query_label; trail = earlier labels."""
+        head = Text(no_wrap=True, overflow="ellipsis")
+        if trail:
+            shown = trail[-3:]
+            if len(trail) > 3:
+                head.append("… › ", style="dim")
+            for t in shown:
+                head.append_text(label_text(t, 16, style="dim"))
+                head.append(" › ", style="dim")
+        head.append_text(label_text(query_label, 60, style="bold"))
+        self.query_one("#nb-head", Static).update(head)
+        span = hi - lo if hi > lo else 1.0
+        decimals = 3 if span < 0.2 else 2
+        options = []
+        for rank, (i, s) in enumerate(zip(idx.tolist(), sim.tolist()), start=1):
+            row = Text(no_wrap=True, overflow="ellipsis")
+            row.append(f"{rank:>2} ", style="dim")
+            row.append(f"{s:.{decimals}f} ")
+            row.append(bar((s - lo) / span, BAR), style="green")
+            row.append(" ")
+            row.append_text(label_text(labels[i], 120))
+            options.append(Option(row))
+        self._indices = idx.tolist()
+        ol = self.query_one("#nb-list", OptionList)
+        ol.set_options(options)
+        if options:
+            ol.highlighted = 0
+        if not options:
+            self.query_one("#nb-head", Static).update(
+                head.append("  (no neighbours stored)", style="dim"))
+
+    @property
+    def highlighted_index(self) -> int | None:
+        h = self.query_one("#nb-list", OptionList).highlighted
+        return self._indices[h] if h is not None and h < len(self._indices) else None
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option_index < len(self._indices):
+            self.post_message(self.Chosen(self._indices[event.option_index]))

@@ -1,0 +1,64 @@
+"""The explorer's scatter and lists: the shared widgets with the explorer's extra keys."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import OptionList
+
+from tui.widgets.scatter import Scatter
+
+
+class ExplorerScatter(Scatter):
+    """The scatter with vim keys, Enter to select, and its zoom keys kept out of the footer
+    (the footer has room for the explorer's main keys only; `?` lists them all)."""
+
+    HELP_TITLE = "Scatter"
+    HELP = ("The 2-D layout in braille (2×4 dots a cell), coloured by cluster at the current "
+            "threshold or by what c picks; brighter cells hold more points. The cursor is "
+            "drawn reversed with its label; the selection, its neighbours and a chosen cluster "
+            "are drawn on top, labelled where there is room. Zoom keeps the cursor in place. "
+            "Without colour, m draws each cell as its group's symbol (0-9, a-z).")
+
+    BINDINGS = [
+        Binding("left,h", "move_cursor('left')", "Cursor left", show=False,
+                id="scatter.left"),
+        Binding("right,l", "move_cursor('right')", "Cursor right", show=False,
+                id="scatter.right"),
+        Binding("up,k", "move_cursor('up')", "Cursor up", show=False, id="scatter.up"),
+        Binding("down,j", "move_cursor('down')", "Cursor down", show=False,
+                id="scatter.down"),
+        Binding("enter", "select", "Select", show=False, id="scatter.select"),
+        Binding("plus,equals_sign", "zoom(2)", "Zoom in", show=False, id="scatter.zoom_in"),
+        Binding("minus", "zoom(0.5)", "Zoom out", show=False, id="scatter.zoom_out"),
+        Binding("0", "reset_view", "Fit all points", show=False, id="scatter.reset"),
+        Binding("shift+left,H", "pan(-0.25, 0)", "Pan left", show=False, id="scatter.pan_left"),
+        Binding("shift+right,L", "pan(0.25, 0)", "Pan right", show=False,
+                id="scatter.pan_right"),
+        Binding("shift+up,K", "pan(0, 0.25)", "Pan up", show=False, id="scatter.pan_up"),
+        Binding("shift+down,J", "pan(0, -0.25)", "Pan down", show=False,
+                id="scatter.pan_down"),
+    ]
+
+    class Selected(Message):
+        """Enter on the scatter: make the cursor's point the selection."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def action_select(self) -> None:
+        if self.cursor is None:
+            index = self.move_cursor("up")  # no cursor yet: take the point nearest the centre
+            if index is None:
+                return
+        self.post_message(self.Selected(self.cursor))
+
+
+class VimList(OptionList):
+    """An option list that also moves with j/k."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
