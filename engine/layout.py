@@ -95,8 +95,16 @@ def require_mde() -> None:
 
 def mde_umap_layout(idx: np.ndarray, sim: np.ndarray, metric: str, *, seed: int = 0,
                     dim: int = 3, n_neighbors: int = 15) -> np.ndarray:
-    """PyMDE `preserve_neighbors` on the kNN graph into `dim` (3–4) dimensions, then UMAP
-    of that embedding to (N, 2) float32."""
+    """PyMDE's preserve-neighbours embedding of the kNN graph into `dim` (3–4) dimensions,
+    random init, then UMAP of that embedding to (N, 2) float32.
+
+    The MDE problem is the one `pymde.preserve_neighbors` builds once it has its neighbour
+    graph, built here from the kNN rows themselves: `preserve_neighbors(pymde.Graph)`
+    would first recompute neighbours as shortest paths with one multiprocessing task per
+    node (17 s at 20k nodes, linear in N), only to find mostly the same ones. `sim` and
+    `metric` serve the small-N fallback (plain UMAP of the graph); the MDE problem, as
+    pymde's, weighs only whether an edge is listed one way (1) or both ways (2).
+    """
     try:
         import pymde
         import torch
@@ -104,41 +112,51 @@ def mde_umap_layout(idx: np.ndarray, sim: np.ndarray, metric: str, *, seed: int 
         raise InputError(MDE_MISSING) from e
     idx = np.asarray(idx)
     n = len(idx)
-    if n <= dim + 2:  # too few items for an MDE problem: the graph's own UMAP
-        return umap_layout(idx, sim, metric, seed=seed)
-    dist = similarity_to_distance(sim, metric)
-    graph = _distance_graph(idx, dist)
-    if graph.nnz == 0:
+    edges, weights = _neighbour_edges(idx, n_neighbors)
+    if n <= dim + 2 or len(edges) == 0:  # too small for an MDE problem: the graph's UMAP
         return umap_layout(idx, sim, metric, seed=seed)
     np_state = np.random.get_state()  # pymde.seed also seeds numpy's global RNG
     try:
         with torch.random.fork_rng(devices=[]):
             pymde.seed(seed)
-            # Neighbourhoods are shortest paths on the graph; bounding their radius near
-            # the longest kNN edges keeps them to a hop or two, and keeps this fast.
-            radius = float(np.quantile(graph.data, 0.9)) * 1.5
-            mde = pymde.preserve_neighbors(pymde.Graph(graph), embedding_dim=dim,
-                                           init="random", n_neighbors=min(n_neighbors, n - 1),
-                                           max_distance=radius, verbose=False)
-            Y = mde.embed(verbose=False).cpu().numpy().astype(np.float32)
+            Y = _preserve_neighbors(pymde, torch, n, dim, edges, weights)
     finally:
         np.random.set_state(np_state)
     nb, s = _euclidean_knn(Y, min(n_neighbors, n - 1))
     return umap_layout(nb, s, "euclidean", seed=seed)
 
 
-def _distance_graph(idx: np.ndarray, dist: np.ndarray) -> sp.csr_matrix:
-    """Symmetric CSR of positive distances (pymde drops zero entries as non-edges)."""
-    n, k = idx.shape
-    keep = (idx >= 0) & np.isfinite(dist) & (idx != np.arange(n)[:, None])
-    d = dist[keep].astype(np.float64)
-    positive = d[d > 0]
-    d = np.maximum(d, (positive.min() if positive.size else 1.0) * 1e-3)
-    rows = np.broadcast_to(np.arange(n)[:, None], (n, k))[keep]
-    G = sp.csr_matrix((d, (rows, idx[keep])), shape=(n, n))
-    G = G.maximum(G.T).tocsr()  # one edge per pair, whichever direction listed it
-    G.sort_indices()
-    return G
+def _neighbour_edges(idx: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+    """Undirected edges (a < b) among each row's first `n_neighbors` real neighbours,
+    weighted as pymde weighs kNN graphs: 2 when both list each other, else 1."""
+    n = len(idx)
+    nb = idx[:, :n_neighbors]
+    keep = (nb >= 0) & (nb != np.arange(n)[:, None])
+    rows = np.broadcast_to(np.arange(n)[:, None], nb.shape)[keep].astype(np.int64)
+    cols = nb[keep].astype(np.int64)
+    pair = np.minimum(rows, cols) * n + np.maximum(rows, cols)
+    pair, count = np.unique(pair, return_counts=True)
+    return np.column_stack([pair // n, pair % n]), count.astype(np.float32)
+
+
+def _preserve_neighbors(pymde, torch, n: int, dim: int, edges: np.ndarray,
+                        weights: np.ndarray) -> np.ndarray:
+    """As `pymde.preserve_neighbors` after its kNN step, with init="random": log1p
+    attraction on the edges, log repulsion on as many sampled non-edges, centred."""
+    constraint = pymde.Centered()
+    X_init = constraint.initialization(n, dim, "cpu")
+    e = torch.as_tensor(edges, dtype=torch.int64)
+    w = torch.as_tensor(weights, dtype=X_init.dtype)
+    n_repulsive = min(len(edges), n * (n - 1) // 2 - len(edges))
+    if n_repulsive > 0:
+        neg = pymde.preprocess.sample_edges(n, n_repulsive, exclude=e)
+        e = torch.cat([e, neg])
+        w = torch.cat([w, -torch.ones(len(neg), dtype=X_init.dtype)])
+    f = pymde.penalties.PushAndPull(w, attractive_penalty=pymde.penalties.Log1p,
+                                    repulsive_penalty=pymde.penalties.Log)
+    mde = pymde.MDE(n_items=n, embedding_dim=dim, edges=e, distortion_function=f,
+                    constraint=constraint, device="cpu")
+    return mde.embed(X=X_init, verbose=False).detach().cpu().numpy().astype(np.float32)
 
 
 def _euclidean_knn(Y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
