@@ -356,3 +356,19 @@ def test_build_line_runs():
     strip = build_line(text, keys, styles)
     assert [s.text for s in strip] == [" ", "⠁⠂", "日x"]
     assert strip.cell_length == 6
+
+
+def test_a_new_palette_recolours_cached_lines():
+    async def test(app, scatter, pilot):
+        xy, groups = _group_points()
+        scatter.set_points(xy)
+        scatter.color_mode = "truecolor"
+        scatter.set_groups(groups, ["#ff0000", "#00ff00"])
+        await pilot.pause()
+        col, row = cell_of(xy[0, 0], xy[0, 1], scatter.view, *scatter.size)
+        red = cells(scatter)[row][col][1].color.get_truecolor()
+        scatter.set_groups(groups, ["#0000ff", "#00ff00"])
+        await pilot.pause()
+        blue = cells(scatter)[row][col][1].color.get_truecolor()
+        assert red.red > red.blue and blue.blue > blue.red
+    run(test)

@@ -229,6 +229,7 @@ class Scatter(Widget, can_focus=True):
             for colour in palette:
                 Color.parse(colour)  # raises on a bad colour now rather than at draw time
             self._palette = tuple(palette)
+            self._lines.clear()  # same keys may now mean other colours
         self._styles = None
         self._invalidate(raster=True)
 
