@@ -138,3 +138,13 @@ def test_mde_umap_layout(blobs):
     tri = np.array([[1, 2], [0, 2], [0, 1]], np.int32)
     tiny = mde_umap_layout(tri, np.full((3, 2), 0.5, np.float32), "euclidean", seed=0)
     assert tiny.shape == (3, 2) and np.isfinite(tiny).all()
+
+
+def test_mde_edges_weigh_mutual_neighbours_double():
+    from engine.layout import _neighbour_edges
+    idx = np.array([[1, 2], [0, -1], [1, 0]], np.int32)  # 0↔1 both ways; 0→2, 2→0; 2→1
+    edges, weights = _neighbour_edges(idx, 15)
+    assert edges.tolist() == [[0, 1], [0, 2], [1, 2]]
+    assert weights.tolist() == [2, 2, 1]
+    edges, weights = _neighbour_edges(idx, 1)  # first neighbour only: 0→1, 1→0, 2→1
+    assert edges.tolist() == [[0, 1], [1, 2]] and weights.tolist() == [2, 1]
