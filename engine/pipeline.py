@@ -89,18 +89,27 @@ def _ingest_params(opt: BuildOptions) -> dict:
             "min_count": opt.min_count, "table": opt.table}
 
 
-def _graph_params(opt: BuildOptions) -> dict:
+def _graph_params(opt: BuildOptions, n: int | None) -> dict:
     if opt.kind == "vectors":
-        return {"k": opt.k, "metric": opt.metric, "seed": opt.seed}
+        params = {"k": opt.k, "metric": opt.metric}
+        from engine.knn import EXACT_MAX_N
+        if n is None or n > EXACT_MAX_N:  # only NN-descent depends on the seed
+            params["seed"] = opt.seed
+        return params
     return {"k": opt.k, "measure": opt.measure}
 
 
-def plan(opt: BuildOptions, source_key: str) -> dict[str, tuple[dict, str]]:
-    """Every step of a build with its params and key, in build order."""
+def plan(opt: BuildOptions, source_key: str,
+         n: int | None = None) -> dict[str, tuple[dict, str]]:
+    """Every step of a build with its params and key, in build order.
+
+    `n`, the number of entities once known, keeps the seed out of an exact graph's key, so a
+    new seed recomputes only the layouts and communities of a small dataset.
+    """
     steps: dict[str, tuple[dict, str]] = {}
     ingest = _ingest_params(opt)
     steps["ingest"] = (ingest, step_key(ingest, [source_key]))
-    graph = _graph_params(opt)
+    graph = _graph_params(opt, n)
     steps["knn"] = (graph, step_key(graph, [steps["ingest"][1]]))
     knn_key = steps["knn"][1]
     for name in opt.layouts:
@@ -190,10 +199,13 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
     try:
         records = store.steps() if store else {}
         done = valid_steps(records)
-        fresh = {n for n, (_, key) in steps.items() if n in done and records[n].key == key}
+
+        def fresh_steps() -> set[str]:
+            return {s for s, (_, key) in steps.items() if s in done and records[s].key == key}
+
         state: dict = {}
         name = "ingest"
-        if name in fresh:
+        if name in fresh_steps():
             _skip(report, progress, name, records)
         else:
             progress.start(name, "reading input")
@@ -211,6 +223,8 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
             state["ingested"] = ingested
             _done(report, progress, name, seconds)
         n = store.entity_count()
+        steps = plan(opt, source_key, n)
+        fresh = fresh_steps()
         name = "knn"
         if name in fresh:
             _skip(report, progress, name, records)
