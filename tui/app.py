@@ -24,9 +24,9 @@ from textual.worker import get_current_worker
 from tui import messages as msg
 from tui.commands import ExplorerCommands
 from tui.screens import ErrorScreen, ExportJob, ExportScreen
-from tui.state import (ClusterView, Colouring, best_connected, cluster_examples, cluster_view,
-                       colour_by_view, colour_modes, colouring, initial_threshold, mode_title,
-                       sim_histogram, slug, threshold_scale)
+from tui.state import (ClusterView, Colouring, ThresholdScale, best_connected,
+                       cluster_examples, cluster_view, colour_by_view, colour_modes, colouring,
+                       initial_threshold, mode_title, sim_histogram, slug, threshold_scale)
 from tui.text import plain_label
 from tui.widgets.clusters import ClustersPane
 from tui.widgets.common import Pane, label_text
@@ -40,6 +40,7 @@ COMPACT_WIDTH = 110  # below this (or COMPACT_HEIGHT) the side panes show one at
 COMPACT_HEIGHT = 34
 SIDE_PANES = ("neighbours", "clusters", "details")
 HIGHLIGHT_LIMIT = 2000  # members of a chosen cluster drawn highlighted
+MEMBER_LIMIT = 500  # members listed in the clusters pane
 SYMBOL_GROUPS = 36  # groups told apart by symbol (0-9, a-z) when drawing symbols
 INITIAL_SHARE = 0.75  # start where the largest cluster holds at most this share
 
@@ -68,36 +69,51 @@ class EmbtuiApp(App):
 
     _threshold_keys = Binding.Group("threshold", compact=True)
     BINDINGS = [
-        Binding("slash", "search", "Search", id="app.search"),
-        Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("left_square_bracket", "threshold(-1)", "threshold", id="app.threshold_down",
-                group=_threshold_keys),
-        Binding("right_square_bracket", "threshold(1)", "threshold", id="app.threshold_up",
-                group=_threshold_keys),
-        Binding("left_curly_bracket", "threshold(-1, True)", "threshold coarse", show=False,
-                id="app.threshold_down_coarse"),
-        Binding("right_curly_bracket", "threshold(1, True)", "threshold coarse", show=False,
-                id="app.threshold_up_coarse"),
-        Binding("c", "cycle_colour", "Colour", id="app.colour"),
-        Binding("e", "export", "Export", id="app.export"),
+        Binding("slash", "search", "Search", id="app.search",
+                tooltip="fuzzy search over the labels"),
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="this screen"),
+        Binding("left_square_bracket", "threshold(-1)", "Lower", id="app.threshold_down",
+                group=_threshold_keys, tooltip="lower the threshold a fine step"),
+        Binding("right_square_bracket", "threshold(1)", "Raise", id="app.threshold_up",
+                group=_threshold_keys, tooltip="raise the threshold a fine step"),
+        Binding("left_curly_bracket", "threshold(-1, True)", "Lower more", show=False,
+                id="app.threshold_down_coarse", tooltip="lower the threshold a coarse step"),
+        Binding("right_curly_bracket", "threshold(1, True)", "Raise more", show=False,
+                id="app.threshold_up_coarse", tooltip="raise the threshold a coarse step"),
+        Binding("c", "cycle_colour", "Colour", id="app.colour",
+                tooltip="colour by the next of: clusters, communities, metadata, degree"),
+        Binding("e", "export", "Export", id="app.export",
+                tooltip="write the chosen cluster, else the selection and its neighbours"),
         Binding("tab", "next_pane", "Next pane", show=False, priority=True,
-                id="app.next_pane"),
+                id="app.next_pane", tooltip="cycle scatter → neighbours → clusters → details"),
         Binding("shift+tab", "previous_pane", "Previous pane", show=False, priority=True,
-                id="app.previous_pane"),
-        Binding("backspace", "back", "Back", show=False, id="app.back"),
+                id="app.previous_pane", tooltip="cycle the panes backwards"),
+        Binding("backspace", "back", "Back", show=False, id="app.back",
+                tooltip="back along the trail of selections"),
         Binding("g", "selection_cluster", "Selection's cluster", show=False,
-                id="app.selection_cluster"),
-        Binding("v", "cycle_layout", "Next layout", show=False, id="app.layout"),
-        Binding("plus,equals_sign", "zoom(2)", "Zoom in", show=False, id="app.zoom_in"),
-        Binding("minus", "zoom(0.5)", "Zoom out", show=False, id="app.zoom_out"),
-        Binding("0", "reset_view", "Reset view", show=False, id="app.reset_view"),
-        Binding("shift+left,H", "pan(-0.25, 0)", "Pan left", show=False, id="app.pan_left"),
-        Binding("shift+right,L", "pan(0.25, 0)", "Pan right", show=False, id="app.pan_right"),
-        Binding("shift+up,K", "pan(0, 0.25)", "Pan up", show=False, id="app.pan_up"),
-        Binding("shift+down,J", "pan(0, -0.25)", "Pan down", show=False, id="app.pan_down"),
-        Binding("m", "toggle_marks", "Braille or symbols", show=False, id="app.marks"),
-        Binding("escape", "clear", "Clear", show=False, id="app.clear"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+                id="app.selection_cluster",
+                tooltip="choose the selection's cluster; it follows as the threshold moves"),
+        Binding("escape", "clear", "Let go", show=False, id="app.clear",
+                tooltip="let go of the chosen cluster"),
+        Binding("v", "cycle_layout", "Next layout", show=False, id="app.layout",
+                tooltip="show the next stored layout (umap, mde-umap, …)"),
+        Binding("m", "toggle_marks", "Braille or symbols", show=False, id="app.marks",
+                tooltip="draw points as braille dots or as their group's symbol"),
+        Binding("plus,equals_sign", "zoom(2)", "Zoom in", show=False, id="app.zoom_in",
+                tooltip="zoom in, keeping the cursor in place"),
+        Binding("minus", "zoom(0.5)", "Zoom out", show=False, id="app.zoom_out",
+                tooltip="zoom out"),
+        Binding("0", "reset_view", "Fit", show=False, id="app.reset_view",
+                tooltip="fit all points"),
+        Binding("shift+left,H", "pan(-0.25, 0)", "Pan", show=False, id="app.pan_left",
+                tooltip="pan left"),
+        Binding("shift+right,L", "pan(0.25, 0)", "Pan", show=False, id="app.pan_right",
+                tooltip="pan right"),
+        Binding("shift+up,K", "pan(0, 0.25)", "Pan", show=False, id="app.pan_up",
+                tooltip="pan up"),
+        Binding("shift+down,J", "pan(0, -0.25)", "Pan", show=False, id="app.pan_down",
+                tooltip="pan down"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="quit"),
     ]
 
     def __init__(self, path: str | os.PathLike, **kwargs) -> None:
@@ -111,6 +127,7 @@ class EmbtuiApp(App):
         self.ids: np.ndarray | None = None
         self.labels: np.ndarray | None = None
         self.graph: msg.Graph | None = None
+        self.scale: ThresholdScale | None = None
         self.threshold: float | None = None
         self.view: ClusterView | None = None
         self.colour_modes: list[str] = ["clusters"]
@@ -123,7 +140,7 @@ class EmbtuiApp(App):
         self.active_pane = "clusters"
         self.compact = True
         self.load_error: str | None = None
-        self._hover: int | None = None
+        self._members_cache: tuple | None = None
 
     # ---- layout ------------------------------------------------------------------------------
 
@@ -150,16 +167,23 @@ class EmbtuiApp(App):
         self.query_one(Scatter).focus()
         self.load()
 
+    def on_unmount(self) -> None:
+        if self.ds is not None:
+            try:
+                self.ds.close()
+            except Exception:  # a worker may still be reading; the process is ending
+                pass
+
     def on_resize(self, event) -> None:
         self._layout_for(event.size.width, event.size.height)
 
     def _layout_for(self, width: int, height: int) -> None:
         self.compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
-        self.screen_class("-compact", self.compact)
-        self.screen_class("-short", height < 30)
+        self._main_class("-compact", self.compact)
+        self._main_class("-short", height < 30)
         self._show_active_pane()
 
-    def screen_class(self, name: str, on: bool) -> None:
+    def _main_class(self, name: str, on: bool) -> None:
         main = self.query_one("#main")
         main.set_class(on, name)
 
@@ -203,15 +227,17 @@ class EmbtuiApp(App):
             lo = float(finite.min()) if finite.size else 0.0
             hi = float(finite.max()) if finite.size else 1.0
             counts, edges = sim_histogram(sim)
-            scale = t0 = None
-            if ds.has("merge_tree"):
+            graph = msg.Graph(idx, sim, ds.in_degree, lo, hi, counts, edges)
+            self.post_message(msg.GraphLoaded(graph))
+            if not ds.has("merge_tree"):
+                self.post_message(msg.ThresholdReady(
+                    None, None, "this file has no merge tree yet (run embtui build)"))
+            else:
                 tree_sims = ds.merge_tree[2]
                 scale = threshold_scale(tree_sims)
                 t0 = initial_threshold(scale, tree_sims, ds.threshold_labels, ds.n,
                                        INITIAL_SHARE)
-            graph = msg.Graph(idx, sim, ds.in_degree, lo, hi, counts, edges, scale, t0)
-            self.post_message(msg.GraphLoaded(graph))
-            if t0 is not None:
+                self.post_message(msg.ThresholdReady(scale, t0))
                 self._post_clusters(ds, t0, graph.degree, "clusters")
         ds.search_index()
         self.post_message(msg.SearchReady())
@@ -303,20 +329,23 @@ class EmbtuiApp(App):
 
     def on_graph_loaded(self, message: msg.GraphLoaded) -> None:
         self.graph = message.graph
-        clusters = self.query_one(ClustersPane)
         if message.graph is None:
             self.query_one(NeighboursPane).show_message(message.note)
-            clusters.show_message(message.note)
+            self.query_one(ClustersPane).show_message(message.note)
             return
         g = message.graph
-        clusters.show_histogram(g.hist_counts, g.hist_edges)
-        if g.scale is None:
-            clusters.show_message("this file has no merge tree yet (run embtui build)")
-        else:
-            self.threshold = g.threshold
-            clusters.show_threshold(g.threshold, g.scale, pending=True)
+        self.query_one(ClustersPane).show_histogram(g.hist_counts, g.hist_edges)
         if self.selection is not None:
             self._show_neighbours()
+            self._apply_highlight()
+
+    def on_threshold_ready(self, message: msg.ThresholdReady) -> None:
+        if message.scale is None:
+            self.query_one(ClustersPane).show_message(message.note)
+            return
+        self.scale = message.scale
+        self.threshold = message.threshold
+        self.query_one(ClustersPane).show_threshold(self.threshold, self.scale, pending=True)
 
     def on_clusters_computed(self, message: msg.ClustersComputed) -> None:
         view = message.view
@@ -326,7 +355,7 @@ class EmbtuiApp(App):
         if message.colouring is not None and self.colour_mode == "clusters":
             self.colour = message.colouring
             self._apply_colouring()
-        self.query_one(ClustersPane).show_threshold(self.threshold, self.graph.scale)
+        self.query_one(ClustersPane).show_threshold(self.threshold, self.scale)
         self._show_clusters()
         self._show_details_cluster()
 
@@ -398,9 +427,9 @@ class EmbtuiApp(App):
         if self.selection is not None:
             parts.append(np.array([self.selection]))
             parts.append(self._neighbour_indices())
-        members = self._chosen_members()
+        members = self._chosen_members(HIGHLIGHT_LIMIT)
         if members is not None:
-            parts.append(members[:HIGHLIGHT_LIMIT])
+            parts.append(members)
         if parts:
             idx = np.concatenate(parts).astype(np.int64)
             _, first = np.unique(idx, return_index=True)
@@ -417,14 +446,27 @@ class EmbtuiApp(App):
             return None
         return self.view.cluster_of(self.selection)
 
-    def _chosen_members(self) -> np.ndarray | None:
+    def _chosen_cluster(self) -> int | None:
+        """The listed cluster of the anchor (None: no anchor, or it is on its own)."""
         if self.anchor is None or self.view is None:
             return None
+        return self.view.cluster_of(self.anchor)
+
+    def _chosen_members(self, limit: int | None = MEMBER_LIMIT) -> np.ndarray | None:
+        """The chosen cluster's best-connected members (the anchor alone if a singleton)."""
+        if self.anchor is None or self.view is None:
+            return None
+        key = (id(self.view), self.anchor, limit)
+        if self._members_cache is not None and self._members_cache[0] == key:
+            return self._members_cache[1]
         c = self.view.cluster_of(self.anchor)
         if c is None:
-            return np.array([self.anchor])
-        degree = self.graph.degree if self.graph else None
-        return best_connected(self.view.members(c), degree)
+            members = np.array([self.anchor])
+        else:
+            degree = self.graph.degree if self.graph else None
+            members = best_connected(self.view.members(c), degree, limit)
+        self._members_cache = (key, members)
+        return members
 
     def _show_clusters(self) -> None:
         if self.view is None or self.labels is None:
@@ -437,21 +479,23 @@ class EmbtuiApp(App):
                            self._selection_cluster(), self._swatches())
 
     def _show_chosen(self) -> None:
-        pane = self.query_one(ClustersPane)
         members = self._chosen_members()
         if members is None:
             return
-        c = self.view.cluster_of(self.anchor)
-        t = self.graph.scale.format(self.threshold) if self.graph and self.graph.scale else ""
+        c = self._chosen_cluster()
+        t = self.scale.format(self.threshold) if self.scale else ""
         head = Text(no_wrap=True, overflow="ellipsis")
         if c is None:
             head.append_text(label_text(self.labels[self.anchor], 30, style="bold"))
             head.append(f" is on its own at {t}", style="dim")
+            size = 1
         else:
+            size = int(self.view.sizes[c])
             head.append(f"cluster {c}", style="bold")
-            head.append(f" · {len(members)} members at {t}", style="dim")
-        head.append(" · Esc: list", style="dim")
-        pane.show_members(head, members, self.labels, self.selection)
+            head.append(f" · {size} at {t}", style="dim")
+        head.append(" · Esc: all", style="dim")
+        self.query_one(ClustersPane).show_members(head, members, self.labels, self.selection,
+                                                  size)
 
     def on_clusters_pane_chosen(self, message: ClustersPane.Chosen) -> None:
         if self.view is None:
@@ -517,7 +561,7 @@ class EmbtuiApp(App):
         if self.view is None or self.selection is None or self.graph is None:
             return None
         c = self.view.cluster_of(self.selection)
-        t = self.graph.scale.format(self.threshold)
+        t = self.scale.format(self.threshold)
         if c is None:
             return Text(f"none (on its own at {t})", style="dim")
         size = int(self.view.sizes[c])
@@ -620,21 +664,21 @@ class EmbtuiApp(App):
         self.push_screen(HelpScreen(self._focused_pane_name()))
 
     def action_threshold(self, steps: int, coarse: bool = False) -> None:
-        if self.graph is None or self.graph.scale is None or self.threshold is None:
+        if self.graph is None or self.scale is None or self.threshold is None:
             self.notify("the clusters are still loading", markup=False)
             return
-        self.threshold = self.graph.scale.step(self.threshold, steps, coarse)
-        self.query_one(ClustersPane).show_threshold(self.threshold, self.graph.scale,
+        self.threshold = self.scale.step(self.threshold, steps, coarse)
+        self.query_one(ClustersPane).show_threshold(self.threshold, self.scale,
                                                     pending=True)
         if self.compact:
             self._activate("clusters")
         self.compute_clusters(self.threshold)
 
     def set_threshold(self, t: float) -> None:
-        if self.graph is None or self.graph.scale is None:
+        if self.graph is None or self.scale is None:
             return
-        self.threshold = self.graph.scale.snap(t)
-        self.query_one(ClustersPane).show_threshold(self.threshold, self.graph.scale,
+        self.threshold = self.scale.snap(t)
+        self.query_one(ClustersPane).show_threshold(self.threshold, self.scale,
                                                     pending=True)
         self.compute_clusters(self.threshold)
 
@@ -736,13 +780,13 @@ class EmbtuiApp(App):
         """The chosen cluster, else the selection and its neighbours."""
         if self.labels is None:
             return None
-        members = self._chosen_members() if what in (None, "cluster") else None
-        if members is not None:
-            c = self.view.cluster_of(self.anchor)
-            t = self.graph.scale.format(self.threshold)
+        if self.anchor is not None and self.view is not None and what in (None, "cluster"):
+            c = self._chosen_cluster()
+            rows = (np.array([self.anchor]) if c is None
+                    else np.sort(self.view.members(c))).astype(np.int64)
+            size = len(rows)
+            t = self.scale.format(self.threshold)
             name = plain_label(self.labels[self.anchor], 40)
-            size = len(members)
-            rows = np.asarray(members)
             extra = {"cluster": np.full(size, -1 if c is None else c, np.int32),
                      "cluster_size": np.full(size, size, np.int32),
                      "threshold": np.full(size, float(self.threshold), np.float64)}

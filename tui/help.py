@@ -6,6 +6,7 @@ keys that belong to Textual's own list widgets (Up/Down/Enter) are added by hand
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
@@ -20,9 +21,10 @@ def _keys(bindings, skip=()) -> list[tuple[str, str]]:
     """(keys, description) per action, keys of the same action joined."""
     rows: dict[str, list] = {}
     for b in Binding.make_bindings(bindings):
-        if b.action in skip or not b.description:
+        if b.action.split("(")[0] in skip or not b.description:
             continue
-        rows.setdefault(b.action, [b.description, []])[1].append(_display(b.key))
+        text = b.tooltip or b.description
+        rows.setdefault(b.action + text, [text, []])[1].append(_display(b.key))
     return [(" ".join(dict.fromkeys(keys)), desc) for desc, keys in rows.values()]
 
 
@@ -46,21 +48,19 @@ def sections() -> list[tuple[str, str, list[tuple[str, str]]]]:
     from tui.widgets.clusters import ClustersPane
     from tui.widgets.details import DetailsPane
     from tui.widgets.neighbours import NeighboursPane
-    from tui.widgets.scatter import Scatter
+    from tui.widgets.plot import ExplorerScatter
     from tui.widgets.search import SearchScreen
 
-    scatter_keys = _keys(Scatter.BINDINGS)
-    scatter_keys.insert(0, ("h j k l", "move the cursor (as the arrows)"))
-    scatter_keys.insert(4, ("H J K L", "pan (as Shift+arrows)"))
-    scatter_keys += [("Enter", "make the cursor's point the selection"),
-                     ("click / wheel", "select the nearest point / zoom, if the terminal "
-                                       "sends mouse events")]
-    app_keys = _keys(EmbtuiApp.BINDINGS, skip=("vim", "pan", "select_cursor"))
+    # zoom and pan work from every pane, so they are listed once, under Everywhere
+    scatter_keys = _keys(ExplorerScatter.BINDINGS, skip=("zoom", "pan", "reset_view"))
+    scatter_keys.append(("click, wheel", "select the nearest point, zoom (when the terminal "
+                                         "sends mouse events)"))
+    app_keys = _keys(EmbtuiApp.BINDINGS)
     app_keys.append(("Ctrl+P", "command palette: colour by…, go to cluster…, export…, "
                                "layout…"))
     return [
         ("Everywhere", "These keys work from any pane.", app_keys),
-        ("Scatter", SCATTER_HELP, scatter_keys),
+        (ExplorerScatter.HELP_TITLE, ExplorerScatter.HELP, scatter_keys),
         (NeighboursPane.HELP_TITLE, NeighboursPane.HELP,
          LIST_KEYS + [("Enter", "walk to the highlighted neighbour"),
                       ("Backspace", "back along the trail")]),
@@ -70,34 +70,29 @@ def sections() -> list[tuple[str, str, list[tuple[str, str]]]]:
         (DetailsPane.HELP_TITLE, DetailsPane.HELP, [("↑ ↓ PgUp PgDn", "scroll")]),
         (SearchScreen.HELP_TITLE, SearchScreen.HELP,
          [("type", "search"), ("↑ ↓", "move through the results"),
-          ("Enter", "jump to the highlighted result")] + _keys(SearchScreen.BINDINGS,
-                                                                skip=("results_down",
-                                                                      "results_up"))),
+          ("Enter", "jump to the highlighted result")]
+         + _keys(SearchScreen.BINDINGS, skip=("results_down", "results_up"))),
         (ExportScreen.HELP_TITLE, ExportScreen.HELP,
          [("Enter", "write the file")] + _keys(ExportScreen.BINDINGS)),
     ]
 
 
-SCATTER_HELP = ("The 2-D layout in braille (2×4 dots a cell), coloured by cluster at the current "
-                "threshold or by what `c` picks; brighter cells hold more points. The cursor is "
-                "drawn reversed with its label; the selection, its neighbours and a chosen "
-                "cluster are drawn on top with their labels where there is room. Zoom keeps the "
-                "cursor in place. Without colour, `m` draws each cell as its group's symbol.")
-
-
-def help_table(focused: str) -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(no_wrap=True, style="bold")
-    table.add_column()
+def help_renderable(focused: str) -> Group:
+    """The sections as text, the focused pane's first."""
     order = sections()
     first = [s for s in order if s[0].lower() == focused.lower()]
+    parts = []
     for title, text, keys in first + [s for s in order if s not in first]:
-        table.add_row(Text(title, style="bold underline"), "")
-        table.add_row("", Text(text, style="dim"))
+        parts.append(Text(title, style="bold underline"))
+        parts.append(Text(text, style="dim"))
+        table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True, style="bold", min_width=14)
+        table.add_column()
         for key, desc in keys:
             table.add_row(Text(key), Text(desc))
-        table.add_row("", "")
-    return table
+        parts.append(table)
+        parts.append(Text(""))
+    return Group(*parts)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -125,7 +120,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self):
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Keys · Esc closes"
-            yield Static(help_table(self._focused), id="help-body")
+            yield Static(help_renderable(self._focused), id="help-body")
 
     def action_close(self) -> None:
         self.dismiss(None)

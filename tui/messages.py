@@ -41,7 +41,7 @@ class LabelsLoaded(Message):
 
 @dataclass
 class Graph:
-    """The kNN graph and the threshold control's scale, loaded together."""
+    """The kNN graph as the panes use it."""
 
     idx: np.ndarray
     sim: np.ndarray
@@ -50,14 +50,23 @@ class Graph:
     sim_hi: float
     hist_counts: np.ndarray
     hist_edges: np.ndarray
-    scale: ThresholdScale | None
-    threshold: float | None
 
 
 class GraphLoaded(Message):
     def __init__(self, graph: Graph | None, note: str = "") -> None:
         super().__init__()
         self.graph = graph
+        self.note = note
+
+
+class ThresholdReady(Message):
+    """The threshold control's scale and starting value (from the merge tree)."""
+
+    def __init__(self, scale: ThresholdScale | None, threshold: float | None,
+                 note: str = "") -> None:
+        super().__init__()
+        self.scale = scale
+        self.threshold = threshold
         self.note = note
 
 

@@ -43,8 +43,7 @@ class ErrorScreen(Screen):
         with Vertical(id="error-box") as box:
             box.border_title = "cannot open the dataset"
             yield Static(Text(plain_label(self._text, 2000)), id="error-text")
-            yield Static(Text("\nA dataset another process is still building opens once the "
-                              "build has finished. Press q to quit.", style="dim"))
+            yield Static(Text("\nPress q to quit.", style="dim"))
         yield Footer()
 
 
@@ -146,7 +145,7 @@ class ExportScreen(ModalScreen[str | None]):
         if message.error is not None:
             self._note(message.error, error=True)
         else:
-            self.dismiss(f"{message.rows} rows → {message.path}")
+            self.dismiss(f"{message.rows} rows to {os.path.abspath(message.path)}")
 
     def _note(self, text: str, error: bool = False) -> None:
         self.query_one("#export-note", Static).update(

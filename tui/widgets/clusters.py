@@ -186,8 +186,8 @@ class ClustersPane(Pane):
             ol.highlighted = min(keep or 0, shown - 1)
 
     def show_members(self, head: Text, members: np.ndarray, labels: np.ndarray,
-                     selection: int | None) -> None:
-        """One cluster's members, best connected first (members already ordered)."""
+                     selection: int | None, size: int) -> None:
+        """A cluster's members (already in display order; `size` counts them all)."""
         self._mode = "members"
         self.query_one("#cl-summary", Static).update(head)
         shown = members[:MEMBER_LIMIT].tolist()
@@ -197,8 +197,8 @@ class ClustersPane(Pane):
             row.append("▶ " if i == selection else "  ", style="bold")
             row.append_text(label_text(labels[i], 120))
             options.append(Option(row))
-        if len(members) > len(shown):
-            options.append(Option(Text(f"… {len(members) - len(shown)} more", style="dim"),
+        if size > len(shown):
+            options.append(Option(Text(f"… {size - len(shown)} more", style="dim"),
                                   disabled=True))
         self._rows = shown
         ol = self.query_one("#cl-list", OptionList)

@@ -1,0 +1,655 @@
+"""Pilot tests: every key and pane of the explorer on the small vectors fixture."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from rich.console import Console
+from rich.text import Text
+from textual.widgets import Input, OptionList
+
+from tui.app import EmbtuiApp
+from tui.help import HelpScreen
+from tui.screens import ErrorScreen, ExportScreen
+from tui.widgets.clusters import ClustersPane
+from tui.widgets.details import DetailsPane
+from tui.widgets.neighbours import NeighboursPane
+from tui.widgets.scatter import Scatter
+from tui.widgets.search import SearchScreen
+
+pytestmark = pytest.mark.anyio
+
+SMALL = (80, 24)
+WIDE = (130, 42)
+
+
+def option_texts(widget) -> list[str]:
+    return [str(o.prompt) for o in widget.options]
+
+
+def static_text(widget) -> str:
+    """What a Static shows, as plain text (tables rendered at 200 columns)."""
+    content = widget.content if hasattr(widget, "content") else widget.render()
+    content = getattr(content, "_renderable", content)  # a Rich renderable wrapped as Visual
+    if isinstance(content, (str, Text)):
+        return str(content)
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(content)
+    return console.export_text()
+
+
+# ---- start -----------------------------------------------------------------------------------
+
+async def test_start_loads_everything(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert app.n == 60
+        assert app.xy.shape == (60, 2)
+        assert app.labels is not None and app.graph is not None
+        assert app.threshold is not None and app.view is not None
+        assert len(app.view) >= 3  # alpha, beta, gamma at least
+        assert app.search_ready
+        assert isinstance(app.focused, Scatter)
+        status = static_text(app.query_one("#status"))
+        assert "60/60" in status and "colour: clusters" in status
+        clusters = app.query_one("#cl-list", OptionList)
+        assert clusters.option_count >= 3
+
+
+async def test_first_frame_before_the_dataset_loads(explorer, monkeypatch, settle):
+    """The screen is up and responsive while the loader is still busy."""
+    import engine.dataset
+    release = threading.Event()
+    real_open = engine.dataset.Dataset.open
+
+    def slow_open(path):
+        release.wait(30)
+        return real_open(path)
+
+    monkeypatch.setattr(engine.dataset.Dataset, "open", staticmethod(slow_open))
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        assert app.query_one(Scatter) is not None
+        assert "opening" in static_text(app.query_one("#status"))
+        await pilot.press("question_mark")  # keys work before the data is there
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("slash")  # search refuses politely until the labels are in
+        assert not isinstance(app.screen, SearchScreen)
+        release.set()
+        await settle(pilot)
+        assert app.view is not None
+
+
+# ---- scatter keys ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("keys", [("left", "right", "up", "down"), ("h", "l", "k", "j")])
+async def test_cursor_keys_move_to_points(explorer, keys, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        scatter = app.query_one(Scatter)
+        assert scatter.cursor is None
+        seen = set()
+        for key in keys:
+            await pilot.press(key)
+            assert scatter.cursor is not None
+            seen.add(scatter.cursor)
+        assert len(seen) >= 2
+
+
+async def test_enter_selects_the_cursor_point(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        scatter = app.query_one(Scatter)
+        assert app.selection == scatter.cursor is not None
+        nb = app.query_one("#nb-list", OptionList)
+        assert nb.option_count == 5  # k = 5
+        assert app.active_pane == "neighbours"
+        # selection and neighbours are highlighted in the scatter, selection first
+        assert scatter.highlight[0] == app.selection
+        assert len(scatter.highlight) == 6
+
+
+async def test_zoom_pan_and_reset(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        scatter = app.query_one(Scatter)
+        assert scatter.zoom_level == pytest.approx(1.0)
+        await pilot.press("plus")
+        assert scatter.zoom_level == pytest.approx(2.0)
+        await pilot.press("minus", "minus")
+        assert scatter.zoom_level == pytest.approx(0.5)
+        await pilot.press("0")
+        assert scatter.zoom_level == pytest.approx(1.0)
+        await pilot.press("plus")
+        for key in ("H", "L", "K", "J", "shift+left"):
+            before = scatter.view
+            await pilot.press(key)
+            assert scatter.view != before
+        assert "2×" in static_text(app.query_one("#status"))
+        await pilot.press("0")
+        assert scatter.zoom_level == pytest.approx(1.0)
+
+
+async def test_zoom_keys_work_from_a_list(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("tab", "tab")  # clusters list
+        assert isinstance(app.focused, OptionList)
+        await pilot.press("plus")
+        assert app.query_one(Scatter).zoom_level == pytest.approx(2.0)
+
+
+async def test_click_selects_the_nearest_point(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        scatter = app.query_one(Scatter)
+        await pilot.click(Scatter, offset=(scatter.size.width // 2, scatter.size.height // 2))
+        await settle(pilot)
+        assert app.selection is not None and scatter.cursor == app.selection
+
+
+# ---- neighbours ------------------------------------------------------------------------------
+
+async def test_walk_the_graph_and_back(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        app.select(0)
+        await settle(pilot)
+        first = app.selection
+        await pilot.press("tab")
+        assert app.focused is app.query_one("#nb-list")
+        await pilot.press("j", "enter")  # the second neighbour
+        await settle(pilot)
+        second = int(app.graph.idx[first][1])
+        assert app.selection == second
+        assert app.trail == [first]
+        assert app.query_one(Scatter).cursor == second
+        head = static_text(app.query_one("#nb-head"))
+        assert "›" in head  # the trail shows
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert len(app.trail) == 2
+        await pilot.press("backspace", "backspace")
+        await settle(pilot)
+        assert app.selection == first and app.trail == []
+        await pilot.press("backspace")  # an empty trail says so and changes nothing
+        assert app.selection == first
+
+
+async def test_details_show_the_selection(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        app.select(3)
+        await settle(pilot)
+        text = static_text(app.query_one("#details-body"))
+        for part in ("alpha item 3", "e003", "degree", "group", "alpha", "cluster"):
+            assert part in text
+
+
+# ---- panes and layout ------------------------------------------------------------------------
+
+async def test_tab_cycles_panes_in_compact_mode(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert app.compact
+        visible = lambda: [p for p in ("neighbours", "clusters", "details")  # noqa: E731
+                           if app.query_one(f"#{p}").display
+                           and app.query_one(f"#{p}").region.width > 0]
+        assert visible() == ["clusters"]
+        order = []
+        for _ in range(4):
+            await pilot.press("tab")
+            await pilot.pause()
+            order.append(app._focused_pane_name())
+        assert order == ["neighbours", "clusters", "details", "scatter"]
+        await pilot.press("tab")
+        await pilot.pause()
+        assert visible() == ["neighbours"]
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert app._focused_pane_name() == "scatter"
+
+
+async def test_wide_terminal_shows_every_pane_and_resizes(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        assert not app.compact
+        for name in ("neighbours", "clusters", "details"):
+            assert app.query_one(f"#{name}").region.height > 0
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert app.compact
+        assert sum(app.query_one(f"#{n}").region.height > 0
+                   for n in ("neighbours", "clusters", "details")) == 1
+        await pilot.resize_terminal(*WIDE)
+        await settle(pilot)
+        assert not app.compact
+        assert app.query_one(Scatter).view is not None
+
+
+# ---- threshold and clusters -------------------------------------------------------------------
+
+async def test_threshold_keys_move_fine_and_coarse(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        t0, scale = app.threshold, app.scale
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert app.threshold == pytest.approx(t0 + scale.fine)
+        assert app.view.threshold == app.threshold
+        assert app.active_pane == "clusters"
+        await pilot.press("right_curly_bracket")
+        await settle(pilot)
+        assert app.threshold == pytest.approx(t0 + scale.fine + scale.coarse)
+        await pilot.press("left_curly_bracket", "left_square_bracket")
+        await settle(pilot)
+        assert app.threshold == pytest.approx(t0)
+        assert app.view.threshold == app.threshold
+        assert scale.format(t0) in static_text(app.query_one("#cl-threshold"))
+
+
+async def test_raising_the_threshold_only_splits(explorer, settle):
+    """Components at a higher threshold nest inside those at a lower one."""
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        low = app.view.labels.copy()
+        for _ in range(3):
+            await pilot.press("right_curly_bracket")
+        await settle(pilot)
+        high = app.view.labels
+        for c in np.unique(high):
+            assert len(np.unique(low[high == c])) == 1
+        assert len(np.unique(high)) >= len(np.unique(low))
+
+
+async def test_rapid_threshold_keys_end_on_the_last_value(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        t0 = app.threshold
+        await pilot.press(*["right_square_bracket"] * 6)
+        await settle(pilot)
+        assert app.threshold == pytest.approx(t0 + 6 * app.scale.fine)
+        assert app.view.threshold == app.threshold
+
+
+async def test_choose_a_cluster_lists_and_highlights_members(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("tab", "tab")  # the clusters list
+        assert app.focused is app.query_one("#cl-list")
+        await pilot.press("enter")  # the largest cluster
+        await settle(pilot)
+        pane = app.query_one(ClustersPane)
+        assert pane.mode == "members"
+        members = set(app.view.members(0).tolist())
+        highlight = set(app.query_one(Scatter).highlight.tolist())
+        assert members <= highlight
+        assert app.query_one("#cl-list", OptionList).option_count == len(members)
+        await pilot.press("down", "enter")  # select a member
+        await settle(pilot)
+        assert app.selection in members
+        await pilot.press("escape")  # back to the list
+        await settle(pilot)
+        assert pane.mode == "clusters" and app.anchor is None
+
+
+async def test_selection_cluster_follows_the_threshold(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        app.select(5)
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        assert app.anchor == 5 and app.active_pane == "clusters"
+        sizes = []
+        for _ in range(6):
+            members = app._chosen_members(None)
+            assert 5 in members.tolist()
+            sizes.append(len(members))
+            await pilot.press("right_curly_bracket")
+            await settle(pilot)
+        assert sizes == sorted(sizes, reverse=True)
+        assert app.query_one(ClustersPane).mode == "members"
+        await pilot.press("escape")  # from the scatter: let go of the cluster
+        assert app.anchor is None
+
+
+# ---- search ----------------------------------------------------------------------------------
+
+async def test_search_jumps_to_the_result(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*"gamma 4")
+        await settle(pilot)
+        results = app.screen.query_one("#search-results", OptionList)
+        texts = option_texts(results)
+        assert texts and all("gamma" in t for t in texts)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, SearchScreen)
+        assert app.labels[app.selection] == texts[1]
+        assert app.query_one(Scatter).cursor == app.selection
+
+
+async def test_search_marks_matched_characters(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"btm")
+        await settle(pilot)
+        first = app.screen.query_one("#search-results", OptionList).options[0].prompt
+        marked = {first.plain[s.start:s.end] for s in first.spans if "bold" in str(s.style)}
+        assert {"b", "t", "m"} <= marked
+
+
+async def test_search_escape_changes_nothing(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"alpha", "escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, SearchScreen)
+        assert app.selection is None
+
+
+async def test_search_with_no_match_says_so(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"zzzqqq")
+        await settle(pilot)
+        assert "no matches" in static_text(app.screen.query_one("#search-status"))
+        await pilot.press("enter")  # nothing to jump to: the box stays
+        assert isinstance(app.screen, SearchScreen)
+
+
+# ---- labels are data -------------------------------------------------------------------------
+
+async def test_labels_show_literally(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"bold")
+        await settle(pilot)
+        texts = option_texts(app.screen.query_one("#search-results", OptionList))
+        assert "[bold red]x[/]" in texts
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "[bold red]x[/]" in static_text(app.query_one("#details-body"))
+        assert "[bold red]x[/]" in static_text(app.query_one("#nb-head"))
+        app.select(4)  # the OSC 52 label
+        await settle(pilot)
+        shown = static_text(app.query_one("#nb-head")) + static_text(
+            app.query_one("#details-body"))
+        assert "\x1b" not in shown and "\x07" not in shown
+        assert "␛]52;c;aGk=␇evil" in shown
+        svg = app.export_screenshot()
+        assert "\x1b" not in svg
+
+
+# ---- colours ---------------------------------------------------------------------------------
+
+async def test_colour_cycles_through_modes(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        modes = app.colour_modes
+        assert modes[0] == "clusters" and "column:group" in modes
+        assert "community:label-propagation" in modes and "degree" in modes
+        seen = []
+        for _ in range(len(modes)):
+            await pilot.press("c")
+            await settle(pilot)
+            seen.append(app.colour_mode)
+            assert app.colour.mode == app.colour_mode
+            assert len(app.colour.groups) == 60
+        assert seen[-1] == "clusters" and set(seen) == set(modes)
+
+
+async def test_colour_by_metadata_shows_a_legend(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        app.set_colour_mode("column:group")
+        await settle(pilot)
+        legend = app.query_one("#legend")
+        assert legend.display
+        text = static_text(legend)
+        assert all(name in text for name in ("alpha", "beta", "gamma"))
+        # three groups of 20: each gets its own colour
+        assert sorted(np.bincount(app.colour.groups[app.colour.groups >= 0])) == [20, 20, 20]
+
+
+async def test_marks_toggle_between_braille_and_symbols(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        scatter = app.query_one(Scatter)
+        assert scatter.marks == "braille"
+        await pilot.press("m")
+        assert scatter.marks == "groups"
+        rows = option_texts(app.query_one("#cl-list", OptionList))
+        assert rows[0][1] == "0" and rows[1][1] == "1"  # the symbol the scatter draws
+        await pilot.press("m")
+        assert scatter.marks == "braille"
+
+
+async def test_no_color_still_tells_clusters_apart(explorer, monkeypatch, settle):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        scatter = app.query_one(Scatter)
+        assert app.no_color and scatter.marks == "groups"
+        lines = "".join("".join(s.text for s in scatter.render_line(y))
+                        for y in range(scatter.size.height))
+        assert {"0", "1", "2"} <= set(lines)  # the three clusters by symbol
+        app.select(0)
+        await settle(pilot)
+        cursor = [s for y in range(scatter.size.height) for s in scatter.render_line(y)
+                  if s.style and s.style.reverse]
+        assert cursor  # the cursor is drawn reversed, visible without colour
+
+
+# ---- export ----------------------------------------------------------------------------------
+
+async def test_export_the_neighbours(explorer, tmp_path, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("e")  # nothing selected: a note, no dialog
+        assert not isinstance(app.screen, ExportScreen)
+        app.select(2)
+        await settle(pilot)
+        await pilot.press("e")
+        assert isinstance(app.screen, ExportScreen)
+        out = tmp_path / "nb.csv"
+        app.screen.query_one(Input).value = str(out)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ExportScreen)
+        rows = list(csv.DictReader(out.open()))
+        assert [r["idx"] for r in rows] == [str(i) for i in
+                                            [2, *app.graph.idx[2].tolist()]]
+        assert rows[0]["rank"] == "0" and rows[1]["rank"] == "1"
+        assert {"id", "label", "similarity", "group"} <= set(rows[0])
+
+
+async def test_export_the_chosen_cluster_as_jsonl_and_confirm_overwrite(explorer, tmp_path, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        app.select(1)  # the "[bold red]x[/]" label
+        await settle(pilot)
+        await pilot.press("g", "e")
+        out = tmp_path / "cluster.jsonl"
+        out.write_text("old\n")
+        app.screen.query_one(Input).value = str(out)
+        await pilot.press("enter")  # exists: asks first
+        await settle(pilot)
+        assert isinstance(app.screen, ExportScreen)
+        assert out.read_text() == "old\n"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ExportScreen)
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        members = app._chosen_members(None)
+        assert sorted(r["idx"] for r in rows) == sorted(members.tolist())
+        assert {r["cluster_size"] for r in rows} == {len(members)}
+        assert "[bold red]x[/]" in [r["label"] for r in rows]
+
+
+async def test_export_refuses_the_dataset_itself(explorer, vectors_dataset, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        app.select(2)
+        await settle(pilot)
+        size = vectors_dataset.stat().st_size
+        await pilot.press("e")
+        app.screen.query_one(Input).value = str(vectors_dataset)
+        await pilot.press("enter", "enter")  # past the overwrite question
+        await settle(pilot)
+        assert isinstance(app.screen, ExportScreen)
+        assert "dataset itself" in static_text(app.screen.query_one("#export-note"))
+        assert vectors_dataset.stat().st_size == size
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ExportScreen)
+
+
+# ---- help and command palette ----------------------------------------------------------------
+
+async def test_help_lists_every_key(explorer, settle):
+    from tui.help import _display
+    from tui.widgets.plot import ExplorerScatter
+    from textual.binding import Binding
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = static_text(app.screen.query_one("#help-body"))
+        for b in Binding.make_bindings(EmbtuiApp.BINDINGS + ExplorerScatter.BINDINGS):
+            assert _display(b.key) in text, b.key
+        for title in ("Everywhere", "Scatter", "Neighbours", "Clusters", "Details", "Search",
+                      "Export"):
+            assert title in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_colours_by_a_column(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"colour by group")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.colour_mode == "column:group"
+
+
+async def test_command_palette_goes_to_a_cluster(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"go to cluster 1")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.anchor is not None
+        assert app.view.cluster_of(app.anchor) == 1
+
+
+async def test_quit(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+# ---- other datasets and bad files ------------------------------------------------------------
+
+async def test_collections_dataset(baskets_dataset, settle):
+    app = EmbtuiApp(baskets_dataset)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert app.n > 0 and app.view is not None
+        await pilot.press("slash", *"cola")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "cola" in app.labels[app.selection]
+
+
+async def test_corrupt_file_shows_an_error_screen(tmp_path, settle):
+    bad = tmp_path / "bad.duckdb"
+    bad.write_bytes(b"this is not a database" * 100)
+    app = EmbtuiApp(bad)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorScreen)
+        assert "not a DuckDB file" in static_text(app.screen.query_one("#error-text"))
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_missing_file_shows_an_error_screen(tmp_path, settle):
+    app = EmbtuiApp(tmp_path / "nope.duckdb")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorScreen)
+        assert "no such file" in static_text(app.screen.query_one("#error-text"))
+
+
+async def test_file_locked_by_a_writer_shows_an_error_screen(vectors_dataset, tmp_path, settle):
+    path = tmp_path / "locked.duckdb"
+    path.write_bytes(vectors_dataset.read_bytes())
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); sys.stdin.read()", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        app = EmbtuiApp(path)
+        async with app.run_test(size=SMALL) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, ErrorScreen)
+            assert "locked" in static_text(app.screen.query_one("#error-text"))
+    finally:
+        holder.stdin.close()
+        holder.wait(30)
