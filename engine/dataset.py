@@ -282,11 +282,24 @@ class Dataset:
 
     # ---- info ------------------------------------------------------------------------------
 
+    @property
+    def graph_stats(self) -> dict:
+        """Sizes of the neighbour graph's build (edges, and for the context graph the
+        correlation and similarity edges, candidate pairs and the in-degree cap applied)."""
+        if not self.has("knn"):
+            return {}
+        import json
+        try:
+            return json.loads(self.meta.get("graph_stats") or "{}")
+        except ValueError:
+            return {}
+
     def info(self) -> dict:
         return {
             "entities": self.n,
             "dim": self.dim,
             "kind": self.kind,
+            "graph": self.graph_stats,
             "steps": {name: {"params": rec.params, "seconds": round(rec.seconds, 3)}
                       for name, rec in self.steps.items() if name in self.valid},
         }

@@ -106,11 +106,7 @@ def read_vectors(source, *, id_col: str | None = None, label_col: str | None = N
         for col, what in ((id_col, "id"), (label_col, "label"), (vector_col, "vector"),
                           (weight_col, "weight")):
             _require(cols, col, what, display)
-        id_col = id_col or ("id" if "id" in types else None)
-        if label_col is None:
-            label_col = next((c for c in ("label", "name", "title") if c in types), None)
-        if weight_col is None and "weight" in types and _is_numeric(types["weight"]):
-            weight_col = "weight"
+        id_col, label_col, weight_col = _default_columns(types, id_col, label_col, weight_col)
         taken = {c for c in (id_col, label_col, weight_col) if c}
         if vector_col is None:
             lists = [c for c in cols if c not in taken and _LIST_TYPE.search(types[c])]
@@ -137,13 +133,7 @@ def read_vectors(source, *, id_col: str | None = None, label_col: str | None = N
                                  "columns); name one with --vector")
             vec_sql = "[" + ", ".join(f"CAST({_q(c)} AS DOUBLE)" for c in vec_cols) + "] AS _vec"
         meta = [c for c in cols if c not in taken and c not in vec_cols]
-        select = [f"CAST({_q(id_col)} AS VARCHAR) AS _id" if id_col
-                  else "CAST(row_number() OVER () - 1 AS VARCHAR) AS _id"]
-        select.append(f"CAST({_q(label_col)} AS VARCHAR) AS _label" if label_col
-                      else "NULL::VARCHAR AS _label")
-        select.append(f"CAST({_q(weight_col)} AS DOUBLE) AS _weight" if weight_col
-                      else "1.0::DOUBLE AS _weight")
-        select += [_q(c) for c in meta]
+        select = _entity_select(id_col, label_col, weight_col) + [_q(c) for c in meta]
         select.append(vec_sql)
         try:
             rows = src.arrow(f"SELECT {', '.join(select)} FROM src")
@@ -159,10 +149,73 @@ def read_vectors(source, *, id_col: str | None = None, label_col: str | None = N
     _check_ids(ids, display)
     X = _list_to_matrix(rows.column("_vec").combine_chunks(), ids, display)
     _check_vectors(X, ids, metric, display)
+    return Ingested("vectors", _entities_of(rows, ids, meta), vectors=X)
+
+
+def _default_columns(types: dict[str, str], id_col: str | None, label_col: str | None,
+                     weight_col: str | None) -> tuple[str | None, str | None, str | None]:
+    """id → 'id'; label → label, name or title; weight → a numeric 'weight' (else none)."""
+    id_col = id_col or ("id" if "id" in types else None)
+    if label_col is None:
+        label_col = next((c for c in ("label", "name", "title") if c in types), None)
+    if weight_col is None and "weight" in types and _is_numeric(types["weight"]):
+        weight_col = "weight"
+    return id_col, label_col, weight_col
+
+
+def _entity_select(id_col: str | None, label_col: str | None,
+                   weight_col: str | None) -> list[str]:
+    """SELECT items for _id (else the row number), _label and _weight (else 1)."""
+    return [f"CAST({_q(id_col)} AS VARCHAR) AS _id" if id_col
+            else "CAST(row_number() OVER () - 1 AS VARCHAR) AS _id",
+            f"CAST({_q(label_col)} AS VARCHAR) AS _label" if label_col
+            else "NULL::VARCHAR AS _label",
+            f"CAST({_q(weight_col)} AS DOUBLE) AS _weight" if weight_col
+            else "1.0::DOUBLE AS _weight"]
+
+
+def _entities_of(rows: pa.Table, ids: pa.Array, meta: list[str]) -> pa.Table:
     weight = pc.fill_null(rows.column("_weight").combine_chunks(), 1.0)
-    entities = _entity_table(ids, _labels(ids, rows.column("_label").combine_chunks()), weight,
-                             {c: rows.column(c) for c in meta})
-    return Ingested("vectors", entities, vectors=X)
+    return _entity_table(ids, _labels(ids, rows.column("_label").combine_chunks()), weight,
+                         {c: rows.column(c) for c in meta})
+
+
+# ---- texts -------------------------------------------------------------------------------
+
+def read_texts(source, *, text_col: str, id_col: str | None = None,
+               label_col: str | None = None, weight_col: str | None = None,
+               table: str | None = None, name: str | None = None,
+               progress=None) -> Ingested:
+    """Rows with a text column, embedded with the packaged MiniLM model (the [text] extra).
+
+    The text is also the label unless label_col names another column; a missing text embeds
+    as the empty string and its label falls back to the id.
+    """
+    from engine import text as text_model
+    text_model.require_text()
+    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npy":
+        raise InputError(f"{source}: a .npy file holds vectors, not texts")
+    with open_source(source, table=table, name=name) as src:
+        display = src.name
+        types = dict(src.columns())
+        cols = list(types)
+        for col, what in ((text_col, "text"), (id_col, "id"), (label_col, "label"),
+                          (weight_col, "weight")):
+            _require(cols, col, what, display)
+        if not src.scalar("SELECT count(*) FROM src"):
+            raise InputError(f"{display} has no rows")
+        id_col, label_col, weight_col = _default_columns(types, id_col, label_col or text_col,
+                                                         weight_col)
+        taken = {c for c in (id_col, label_col, weight_col) if c}
+        meta = [c for c in cols if c not in taken]
+        select = _entity_select(id_col, label_col, weight_col) + [_q(c) for c in meta]
+        select.append(f"CAST({_q(text_col)} AS VARCHAR) AS _text")
+        rows = src.arrow(f"SELECT {', '.join(select)} FROM src")
+    ids = rows.column("_id").combine_chunks()
+    _check_ids(ids, display)
+    texts = rows.column("_text").to_pylist()
+    X = text_model.embed_texts(texts, progress=progress)
+    return Ingested("vectors", _entities_of(rows, ids, meta), vectors=X)
 
 
 def _read_npy(path: str, labels_file: str | None, metric: str) -> Ingested:

@@ -23,6 +23,7 @@ from engine.store import Store
 
 LAYOUTS = ("umap", "mde-umap")
 MEASURES = ("npmi", "ppmi", "jaccard", "conditional", "inverse-log")
+GRAPHS = ("association", "context")
 # Measures bounded above by 1 convert to UMAP distances like cosine; the others like dot.
 _BOUNDED = ("npmi", "jaccard", "conditional")
 
@@ -38,12 +39,20 @@ class BuildOptions:
     metric: str = "cosine"
     table: str | None = None
     labels_file: str | None = None
+    text_col: str | None = None  # embed this column with the packaged MiniLM model
     # collections
     collection_col: str | None = None
     entity_col: str | None = None
     meta_cols: tuple[str, ...] = ()
     measure: str = "npmi"
     min_count: int = 1
+    # "association": neighbours by the measure; "context": the concepts method's similarity
+    # of association neighbourhoods (engine.concepts), with these knobs
+    graph: str = "association"
+    min_weight: float | None = None
+    corr_k: int = 50
+    in_degree_cap: int | None = 1000
+    context_threshold: float = 0.1
     # common
     k: int = 15
     layouts: tuple[str, ...] = ("umap",)
@@ -81,9 +90,13 @@ def step_key(params: dict, inputs: list[str]) -> str:
 
 def _ingest_params(opt: BuildOptions) -> dict:
     if opt.kind == "vectors":
-        return {"kind": "vectors", "id": opt.id_col, "label": opt.label_col,
-                "vector": opt.vector_col, "weight": opt.weight_col, "table": opt.table,
-                "labels_file": opt.labels_file, "metric_checks": opt.metric}
+        params = {"kind": "vectors", "id": opt.id_col, "label": opt.label_col,
+                  "vector": opt.vector_col, "weight": opt.weight_col, "table": opt.table,
+                  "labels_file": opt.labels_file, "metric_checks": opt.metric}
+        if opt.text_col is not None:
+            from engine.text import model_key
+            params.update(text=opt.text_col, model=model_key())
+        return params
     return {"kind": "collections", "collection": opt.collection_col, "entity": opt.entity_col,
             "weight": opt.weight_col, "label": opt.label_col, "meta": list(opt.meta_cols),
             "min_count": opt.min_count, "table": opt.table}
@@ -96,7 +109,13 @@ def _graph_params(opt: BuildOptions, n: int | None) -> dict:
         if n is None or n > EXACT_MAX_N:  # only NN-descent depends on the seed
             params["seed"] = opt.seed
         return params
-    return {"k": opt.k, "measure": opt.measure}
+    params = {"k": opt.k, "measure": opt.measure}
+    if opt.min_weight is not None:
+        params["min_weight"] = opt.min_weight
+    if opt.graph == "context":
+        params.update(graph="context", corr_k=opt.corr_k, in_degree_cap=opt.in_degree_cap,
+                      threshold=opt.context_threshold)
+    return params
 
 
 def plan(opt: BuildOptions, source_key: str,
@@ -150,6 +169,26 @@ def _check_options(opt: BuildOptions) -> None:
         raise InputError(f"-k must be at least 1 (got {opt.k})")
     if opt.kind == "collections" and opt.measure not in MEASURES:
         raise InputError(f"unknown measure '{opt.measure}' (use {', '.join(MEASURES)})")
+    if opt.graph not in GRAPHS:
+        raise InputError(f"unknown graph '{opt.graph}' (use {', '.join(GRAPHS)})")
+    if opt.kind != "collections" and (opt.graph != "association" or opt.min_weight is not None):
+        raise InputError("--graph and --min-weight apply to collections (add --collections)")
+    if opt.graph == "context":
+        if opt.corr_k < 1:
+            raise InputError(f"--corr-k must be at least 1 (got {opt.corr_k})")
+        if opt.in_degree_cap is not None and opt.in_degree_cap < 1:
+            raise InputError(f"--in-degree-cap must be at least 1 (got {opt.in_degree_cap})")
+        if not 0 <= opt.context_threshold <= 1:
+            raise InputError("--context-threshold is a similarity in [0, 1] "
+                             f"(got {opt.context_threshold})")
+    if opt.text_col is not None:
+        if opt.kind != "vectors":
+            raise InputError("--text-column embeds texts as vectors; it does not go with "
+                             "--collections")
+        if opt.vector_col is not None:
+            raise InputError("give --text-column or --vector, not both")
+        from engine.text import require_text
+        require_text()
     for name in opt.layouts:
         if name not in LAYOUTS:
             raise InputError(f"unknown layout '{name}' (use {', '.join(LAYOUTS)})")
@@ -158,7 +197,12 @@ def _check_options(opt: BuildOptions) -> None:
         require_mde()
 
 
-def _read_input(source, opt: BuildOptions, name: str | None) -> Ingested:
+def _read_input(source, opt: BuildOptions, name: str | None, progress: Progress) -> Ingested:
+    if opt.text_col is not None:
+        from engine.ingest import read_texts
+        return read_texts(source, text_col=opt.text_col, id_col=opt.id_col,
+                          label_col=opt.label_col, weight_col=opt.weight_col, table=opt.table,
+                          name=name, progress=progress.update)
     if opt.kind == "vectors":
         return read_vectors(source, id_col=opt.id_col, label_col=opt.label_col,
                             vector_col=opt.vector_col, weight_col=opt.weight_col,
@@ -208,9 +252,9 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
         if name in fresh_steps():
             _skip(report, progress, name, records)
         else:
-            progress.start(name, "reading input")
+            progress.start(name, "embedding texts" if opt.text_col else "reading input")
             t0 = time.perf_counter()
-            ingested = _read_input(source, opt, source_name)
+            ingested = _read_input(source, opt, source_name, progress)
             if store is None:
                 store = Store.create(out)
             seconds = time.perf_counter() - t0
@@ -231,10 +275,11 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
         else:
             progress.start(name, "neighbour graph")
             t0 = time.perf_counter()
-            idx, sim = _graph(store, state, opt, progress)
+            idx, sim, stats = _graph(store, state, opt, progress)
             seconds = time.perf_counter() - t0
             with store.transaction():
                 store.replace_knn(idx, sim)
+                store.set_meta({"graph_stats": json.dumps(stats, sort_keys=True)})
                 # Steps of another build read the old graph: drop them with it.
                 store.drop_derived(keep=[s for s in steps if s not in ("ingest", "knn")])
                 store.record_step(name, steps[name][0], steps[name][1], seconds)
@@ -275,6 +320,8 @@ def _done(report: BuildReport, progress: Progress, name: str, seconds: float) ->
 def _layout_metric(opt: BuildOptions) -> str:
     if opt.kind == "vectors":
         return opt.metric
+    if opt.graph == "context":  # similarities in [0, 1]
+        return "cosine"
     return "cosine" if opt.measure in _BOUNDED else "dot"
 
 
@@ -284,7 +331,8 @@ def _graph(store: Store, state: dict, opt: BuildOptions, progress: Progress):
         from engine.knn import knn_vectors
         X = ingested.vectors if ingested is not None else store.vectors()
         state["vectors"] = X
-        return knn_vectors(X, opt.k, opt.metric, seed=opt.seed, progress=progress.update)
+        idx, sim = knn_vectors(X, opt.k, opt.metric, seed=opt.seed, progress=progress.update)
+        return idx, sim, _edge_stats(idx)
     from engine.cooccur import association, cooccurrence, top_k
     if ingested is not None:
         m = ingested.memberships
@@ -302,8 +350,26 @@ def _graph(store: Store, state: dict, opt: BuildOptions, progress: Progress):
     weighted = weight if opt.weight_col else None
     C = cooccurrence(coll, ent, n, n_coll, weight=weighted)
     S = association(C, n_coll, opt.measure)
-    state["association"] = S
-    return top_k(S, opt.k)
+    if opt.graph == "context":
+        from engine.concepts import context_similarity, correlation_graph
+        G = correlation_graph(S, opt.corr_k, opt.min_weight)
+        S, stats = context_similarity(G, in_degree_cap=opt.in_degree_cap,
+                                      threshold=opt.context_threshold, k=opt.k,
+                                      return_stats=True)
+        idx, sim = top_k(S, opt.k)
+        stats.update(_edge_stats(idx), graph="context")
+        return idx, sim, stats
+    idx, sim = top_k(S, opt.k, min_weight=opt.min_weight)
+    off_diagonal = int(S.nnz - np.count_nonzero(S.diagonal()))
+    return idx, sim, {**_edge_stats(idx), "graph": "association",
+                      "association_entries": off_diagonal}
+
+
+def _edge_stats(idx: np.ndarray) -> dict:
+    """Sizes of a stored neighbour graph, for `embtui info`."""
+    kept = int((idx >= 0).sum())
+    return {"knn_edges": kept, "isolated": int((idx[:, :1] < 0).sum()) if idx.shape[1]
+            else len(idx)}
 
 
 def _dense_codes(column) -> np.ndarray:

@@ -16,9 +16,10 @@ MIN_COUNT = 10
 PACKAGE, ITEM = "dslabs", "movielens"
 
 
-def default_demo_path() -> str:
+def default_demo_path(graph: str = "association") -> str:
     from platformdirs import user_cache_dir
-    return os.path.join(user_cache_dir("embtui"), "movielens.duckdb")
+    name = "movielens.duckdb" if graph == "association" else f"movielens-{graph}.duckdb"
+    return os.path.join(user_cache_dir("embtui"), name)
 
 
 def ratings_frame():
@@ -32,13 +33,16 @@ def ratings_frame():
     return out
 
 
-def demo_options(layouts: tuple[str, ...] | None = None) -> BuildOptions:
+def demo_options(layouts: tuple[str, ...] | None = None,
+                 graph: str = "association") -> BuildOptions:
+    """graph="context" makes the neighbours the concepts method's (films liked alongside
+    the same other films) instead of direct co-occurrence."""
     if layouts is None:
         layouts = ("umap", "mde-umap") if _has_mde() else ("umap",)
     return BuildOptions(kind="collections", collection_col="user", entity_col="movie",
                         label_col="title", meta_cols=("genres", "year"), measure="npmi",
-                        min_count=MIN_COUNT, k=15, layouts=layouts, seed=0,
-                        communities=("label-propagation",))
+                        min_count=MIN_COUNT, k=15, layouts=layouts, seed=0, graph=graph,
+                        communities=("label-propagation", "slpa"))
 
 
 def _has_mde() -> bool:

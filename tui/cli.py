@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="build the MovieLens demo dataset")
     d.add_argument("-o", "--output", help="where to write it (default: the user cache "
                    "directory)")
+    d.add_argument("--graph", default="association", choices=("association", "context"),
+                   help="neighbours by co-occurrence (default) or by the concepts method")
     d.add_argument("--quiet", action="store_true", help="no progress output")
 
     b = sub.add_parser("build", help="build a dataset from vectors or collections",
@@ -51,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                    "all numeric columns)")
     v.add_argument("--labels", dest="labels_file", help="labels for a .npy input, one per line")
     v.add_argument("--metric", default="cosine", choices=("cosine", "euclidean", "dot"))
+    v.add_argument("--text-column", dest="text_col", metavar="COL",
+                   help="embed this text column with the packaged all-MiniLM-L6-v2 model "
+                   "(the [text] extra); it is also the label unless --label says otherwise")
     c = b.add_argument_group("collections")
     c.add_argument("--collections", action="store_true",
                    help="input rows are (collection, entity[, weight])")
@@ -63,12 +68,26 @@ def _parser() -> argparse.ArgumentParser:
                    choices=("npmi", "ppmi", "jaccard", "conditional", "inverse-log"))
     c.add_argument("--min-count", type=int, default=1,
                    help="drop entities in fewer collections (default 1)")
+    c.add_argument("--graph", default="association", choices=("association", "context"),
+                   help="association: neighbours by the measure (complements); context: "
+                   "entities whose association neighbourhoods are alike (substitutes), the "
+                   "concepts method")
+    c.add_argument("--min-weight", type=float, default=None,
+                   help="keep only associations at least this strong")
+    c.add_argument("--corr-k", type=int, default=50,
+                   help="context graph: associated entities kept per entity (default 50)")
+    c.add_argument("--in-degree-cap", type=int, default=1000,
+                   help="context graph: an entity in more neighbourhoods than this is a hub "
+                   "and proposes no candidate pairs (default 1000; 0: no cap)")
+    c.add_argument("--context-threshold", type=float, default=0.1,
+                   help="context graph: smallest context similarity kept (default 0.1)")
     b.add_argument("--weight", dest="weight_col", help="weight column")
     b.add_argument("-k", type=int, default=15, help="neighbours per entity (default 15)")
     b.add_argument("--layout", action="append", default=None,
                    help="umap (default) or mde-umap; repeat or comma-separate for several")
     b.add_argument("--communities", action="append", default=None,
-                   help="community methods to store (default: label-propagation)")
+                   help="label-propagation, slpa, kmeans (vectors); repeat or comma-separate "
+                   "(default: label-propagation; with --graph context also slpa)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -143,7 +162,12 @@ def _cmd_info(args) -> int:
         for name, step in info["steps"].items():
             params = ", ".join(f"{k}={v}" for k, v in step["params"].items() if v not in
                                (None, [], ""))
-            print(f"  {name:<28} {step['seconds']:>8.2f} s  {params}")
+            print(f"  {name:<30} {step['seconds']:>8.2f} s  {params}")
+        stats = dict(info["graph"])
+        if stats:
+            kind = stats.pop("graph", None)
+            print(f"  {(kind or '') + ' graph':<30} " + " · ".join(
+                f"{k.replace('_', ' ')} {v}" for k, v in stats.items()))
         if ds.metadata_columns:
             print(f"  metadata: {', '.join(ds.metadata_columns)}")
     return 0
@@ -246,15 +270,19 @@ def _build_options(args):
     if args.communities:
         communities = tuple(x.strip() for v in args.communities for x in v.split(",")
                             if x.strip())
+    elif args.graph == "context":
+        communities = ("label-propagation", "slpa")
     else:
         communities = ("label-propagation",)
     return BuildOptions(
         kind=kind, id_col=args.id_col, label_col=args.label_col, vector_col=args.vector_col,
         weight_col=args.weight_col, metric=args.metric, table=args.table,
-        labels_file=args.labels_file, collection_col=args.collection_col,
-        entity_col=args.entity_col, meta_cols=tuple(args.meta_cols), measure=args.measure,
-        min_count=args.min_count, k=args.k, layouts=layouts, seed=args.seed,
-        communities=communities)
+        labels_file=args.labels_file, text_col=args.text_col,
+        collection_col=args.collection_col, entity_col=args.entity_col,
+        meta_cols=tuple(args.meta_cols), measure=args.measure, min_count=args.min_count,
+        graph=args.graph, min_weight=args.min_weight, corr_k=args.corr_k,
+        in_degree_cap=args.in_degree_cap or None, context_threshold=args.context_threshold,
+        k=args.k, layouts=layouts, seed=args.seed, communities=communities)
 
 
 def _cmd_build(args) -> int:
@@ -282,11 +310,11 @@ def _report(report, out: str, quiet: bool) -> None:
 
 
 def _cmd_demo(args) -> int:
-    from sample_data.movielens import build_demo, default_demo_path
+    from sample_data.movielens import build_demo, default_demo_path, demo_options
     from tui.progress import build_progress
-    out = args.output or default_demo_path()
+    out = args.output or default_demo_path(args.graph)
     with build_progress(quiet=args.quiet) as progress:
-        report = build_demo(out, progress=progress)
+        report = build_demo(out, progress=progress, options=demo_options(graph=args.graph))
     _report(report, out, args.quiet)
     if not args.quiet:
         print(out)
