@@ -8,8 +8,8 @@ appear), correlation graph, context similarity. Peer, same data, same run: the
 naive candidate generation G·Gᵀ (scipy sparse product, no in-degree cap), run in a child
 process with a memory and time bound and reported as stopped when it exceeds either.
 
-    /work/venv/bin/python benchmarks/bench_concepts.py            # 50k entities, ~3M memberships
-    /work/venv/bin/python benchmarks/bench_concepts.py --n 5000 --memberships 300000
+    .venv/bin/python benchmarks/bench_concepts.py            # 50k entities, ~3M memberships
+    .venv/bin/python benchmarks/bench_concepts.py --n 5000 --memberships 300000
 """
 
 from __future__ import annotations

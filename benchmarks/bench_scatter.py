@@ -13,8 +13,8 @@ Peer, same points, same size: textual-plotext's `Plot` (what its `PlotextPlot` w
 then, as the widget does, `Text.from_ansi` and the 60 lines as Strips. Ratios use the peer's
 full path and, more conservatively, its `build()` alone.
 
-    /work/venv/bin/python benchmarks/bench_scatter.py
-    /work/venv/bin/python benchmarks/bench_scatter.py --n 100000 --repeats 5 --peer-max 100000
+    .venv/bin/python benchmarks/bench_scatter.py
+    .venv/bin/python benchmarks/bench_scatter.py --n 100000 --repeats 5 --peer-max 100000
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ all N labels, the wall time of one process per query (it reads all labels each t
 for 15 queries over the real titles, the overlap of our top 10 with fzf's top 10, whether fzf's
 first is in our top 3, and whether the two top-10 lists are identical.
 
-    /work/venv/bin/python benchmarks/bench_search.py              # 1M labels
-    /work/venv/bin/python benchmarks/bench_search.py --n 100000
+    .venv/bin/python benchmarks/bench_search.py              # 1M labels
+    .venv/bin/python benchmarks/bench_search.py --n 100000
 """
 
 from __future__ import annotations

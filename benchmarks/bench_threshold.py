@@ -10,8 +10,8 @@ thresholded kNN graph (symmetric CSR built once; per threshold: drop the edges b
 then components), and on the tree prefix (the same forest edges ours use). Each threshold's
 partition is checked against the kNN-graph peer.
 
-    /work/venv/bin/python benchmarks/bench_threshold.py             # 1M entities, k = 15
-    /work/venv/bin/python benchmarks/bench_threshold.py --n 100000
+    .venv/bin/python benchmarks/bench_threshold.py             # 1M entities, k = 15
+    .venv/bin/python benchmarks/bench_threshold.py --n 100000
 """
 
 from __future__ import annotations

@@ -31,8 +31,10 @@ class Neighbors:
     stored_k: int
 
     def records(self, ds: "Dataset") -> list[dict]:
+        # str() of a float32 is its shortest round-trip form: 0.6100913, not 0.6100913286…
         return [{"rank": r + 1, "id": ds.ids[i], "label": ds.labels[i],
-                 "similarity": float(s)} for r, (i, s) in enumerate(zip(self.idx, self.sim))]
+                 "similarity": float(str(s))}
+                for r, (i, s) in enumerate(zip(self.idx, self.sim.astype(np.float32)))]
 
 
 @dataclass
