@@ -135,7 +135,7 @@ def _fold1(ch: str) -> str:
         return extra
     d = unicodedata.normalize("NFD", ch)
     if len(d) > 1 and d[0] < "\x80" and all(unicodedata.combining(c) for c in d[1:]):
-        return d[0]
+        return d[0].lower()  # "İ" lower-cases to two characters, so _lower1 leaves it upper
     return ch
 
 
