@@ -1,0 +1,177 @@
+"""Snapshot tests: what the explorer shows on the 60-entity vectors fixture, at 80×24 and 120×40.
+
+The SVGs live in tests/tui/__snapshots__/test_snapshots/ (pytest-textual-snapshot's default).
+Create or refresh them with `pytest tests/tui/test_snapshots.py --snapshot-update` and look at
+every changed one before committing it (`--snapshot-report` writes an HTML diff on failure).
+
+Every screen is taken only once the app is quiet: `settle` waits for the workers (loading,
+clusters, search, the selected entity) and their messages, never a sleep. A screen must not
+depend on timing, so each one is checked before it is taken: no toast is showing (toasts
+time out), no worker is still running, the search box's cursor does not blink, and no
+temporary path (the fixture lives under pytest's tmp dir) is on screen. The scatter's border
+title shows only the file's basename, which is always "vectors.duckdb".
+
+The app picks its palette from the terminal's colour system (truecolor: PALETTE, 16 colours:
+ANSI_PALETTE, none or NO_COLOR: text attributes or symbols), which Rich detects from TERM,
+COLORTERM and NO_COLOR, so the `terminal` fixture pins a truecolor terminal: the same
+snapshots under any TERM, in CI as on a developer's machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from textual import constants
+from textual.widgets import Input, OptionList
+
+from tui.help import HelpScreen
+from tui.widgets.search import SearchScreen
+
+pytestmark = pytest.mark.slow
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture(params=SIZES)
+def size(request):
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def terminal(monkeypatch):
+    """A truecolor terminal whatever the environment (read when the app is created)."""
+    monkeypatch.setattr(constants, "COLOR_SYSTEM", "truecolor")
+    monkeypatch.setattr(constants, "FILTERS", "")
+    for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLORTERM", "truecolor")
+
+
+async def quiet(pilot, settle, dataset) -> None:
+    """Settle, then check that nothing timing- or machine-dependent is on the screen."""
+    await settle(pilot)
+    app = pilot.app
+    assert not any(w.is_running for w in app.workers), "a worker is still running"
+    assert not app._notifications, f"a toast is showing: {list(app._notifications)}"
+    for inp in app.screen.query(Input):
+        inp.cursor_blink = False  # the cursor stays drawn instead of blinking on a timer
+    await pilot.pause()
+    svg = app.export_screenshot()
+    folder = os.path.dirname(os.path.abspath(dataset))
+    for part in (folder, os.path.basename(folder), "pytest-of", "/tmp"):
+        assert part not in svg, f"{part!r} is on the screen"
+
+
+async def loaded(pilot, settle, dataset) -> None:
+    await settle(pilot)
+    app = pilot.app
+    assert app.view is not None and app.search_ready, "the dataset did not finish loading"
+    assert app.console.color_system == "truecolor" and not app.no_color
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*["space" if ch == " " else ch for ch in text])
+
+
+# ---- 1. start --------------------------------------------------------------------------------
+
+def test_start_screen(snap_compare, explorer, vectors_dataset, settle, size):
+    """Everything loaded: the scatter coloured by cluster, the clusters pane (80×24: the only
+    side pane, under the pane tabs; 120×40: details, neighbours and clusters with the
+    histogram), the status line and the footer."""
+
+    async def run_before(pilot):
+        await loaded(pilot, settle, vectors_dataset)
+        await quiet(pilot, settle, vectors_dataset)
+
+    assert snap_compare(explorer(), terminal_size=size, run_before=run_before)
+
+
+# ---- 2. search -------------------------------------------------------------------------------
+
+def test_search_results(snap_compare, explorer, vectors_dataset, settle, size):
+    """`/` and "item 1": 11 matches best first, the matched characters bold and underlined,
+    the first result highlighted, the input's cursor after the query."""
+
+    async def run_before(pilot):
+        await loaded(pilot, settle, vectors_dataset)
+        await pilot.press("slash")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, SearchScreen)
+        await type_text(pilot, "item 1")
+        await quiet(pilot, settle, vectors_dataset)
+        screen = pilot.app.screen
+        assert screen.query_one("#search-input", Input).value == "item 1"
+        results = screen.query_one("#search-results", OptionList)
+        assert results.option_count == 11 and results.highlighted == 0
+
+    assert snap_compare(explorer(), terminal_size=size, run_before=run_before)
+
+
+# ---- 3. a selection and its neighbours -------------------------------------------------------
+
+def test_selected_entity(snap_compare, explorer, vectors_dataset, settle, size):
+    """Search "bold", Enter: the entity labelled "[bold red]x[/]" (shown literally, never as
+    markup) is selected; the neighbours pane (80×24: the active side pane) lists its five
+    neighbours with similarity bars, the details pane (120×40) its id, group and cluster, and
+    the scatter draws the cursor on it with its neighbours highlighted."""
+
+    async def run_before(pilot):
+        app = pilot.app
+        await loaded(pilot, settle, vectors_dataset)
+        await pilot.press("slash")
+        await settle(pilot)
+        await type_text(pilot, "bold")
+        await settle(pilot)
+        await pilot.press("enter")
+        await quiet(pilot, settle, vectors_dataset)
+        assert not isinstance(app.screen, SearchScreen)
+        assert app.selection is not None
+        assert str(app.labels[app.selection]) == "[bold red]x[/]"
+        assert app.query_one("#nb-list", OptionList).option_count == 5
+        if app.compact:
+            assert app.active_pane == "neighbours"
+
+    assert snap_compare(explorer(), terminal_size=size, run_before=run_before)
+
+
+# ---- 4. clusters at two thresholds -----------------------------------------------------------
+
+@pytest.mark.parametrize("raises", [pytest.param(1, id="raised1"),
+                                    pytest.param(8, id="raised8")])
+def test_clusters_at_threshold(snap_compare, explorer, vectors_dataset, settle, size, raises):
+    """`}` (a coarse step up) once, then eight times from the start: the threshold bar moves
+    right, the histogram's marker with it, and the clusters split (at eight steps the odd
+    labels show among the examples). In 80×24 the clusters pane is the active side pane."""
+
+    async def run_before(pilot):
+        app = pilot.app
+        await loaded(pilot, settle, vectors_dataset)
+        start = app.threshold
+        for _ in range(raises):
+            await pilot.press("right_curly_bracket")
+            await settle(pilot)
+        await quiet(pilot, settle, vectors_dataset)
+        assert app.threshold > start
+        assert app.view is not None and app.view.threshold == app.threshold
+        if app.compact:
+            assert app.active_pane == "clusters"
+
+    assert snap_compare(explorer(), terminal_size=size, run_before=run_before)
+
+
+# ---- 5. help ---------------------------------------------------------------------------------
+
+def test_help_screen(snap_compare, explorer, vectors_dataset, settle, size):
+    """`?` from the scatter: the focused pane's section (Scatter) first, then Everywhere, in a
+    scrolling box; under it the footer offers only q (every other key waits for the dialog)."""
+
+    async def run_before(pilot):
+        await loaded(pilot, settle, vectors_dataset)
+        await pilot.press("question_mark")
+        await quiet(pilot, settle, vectors_dataset)
+        assert isinstance(pilot.app.screen, HelpScreen)
+
+    assert snap_compare(explorer(), terminal_size=size, run_before=run_before)
