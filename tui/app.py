@@ -154,12 +154,17 @@ class EmbtuiApp(App):
                 yield Static("", id="legend")
             with Vertical(id="sidebar"):
                 yield PaneTabs(id="pane-tabs")
-                yield DetailsPane(id="details")
+                # top to bottom in the order Tab visits them
                 yield NeighboursPane(id="neighbours")
                 yield ClustersPane(id="clusters")
+                yield DetailsPane(id="details")
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.console.color_system in ("standard", "windows"):
+            # Textual first maps ANSI colours through its own theme, in which red and magenta
+            # (and their bright forms) are one colour: let the terminal's 16 colours through.
+            self.ansi_color = True
         if self.no_color:
             # Without colour, clusters are told apart by symbol (0-9, a-z) per cell.
             self.query_one(Scatter).marks = "groups"
@@ -543,13 +548,14 @@ class EmbtuiApp(App):
             return
         status = self.query_one(Scatter).status
         text = Text(no_wrap=True, overflow="ellipsis")
+        # the label under the cursor first: on a narrow screen the rest is what gets cut
+        if status.label is not None:
+            text.append_text(label_text(status.label, 40, style="italic"))
+            text.append(" · ", style="dim")
         text.append(f"{status.zoom:.3g}×", style="bold")
         text.append(f" {status.in_view}/{status.total}", style="")
         text.append(" in view · ", style="dim")
         text.append(f"colour: {self.colour.title if self.colour else 'clusters'}", style="dim")
-        if status.label is not None:
-            text.append(" · ", style="dim")
-            text.append_text(label_text(status.label, 60, style="italic"))
         self._status(text)
 
     def _status(self, text: Text) -> None:

@@ -18,6 +18,7 @@ from textual.widgets import Input, OptionList
 from tui.app import EmbtuiApp
 from tui.help import HelpScreen
 from tui.screens import ErrorScreen, ExportScreen
+from tui.text import plain_label
 from tui.widgets.clusters import ClustersPane
 from tui.widgets.details import DetailsPane
 from tui.widgets.neighbours import NeighboursPane
@@ -183,7 +184,7 @@ async def test_walk_the_graph_and_back(explorer, settle):
         assert app.trail == [first]
         assert app.query_one(Scatter).cursor == second
         head = static_text(app.query_one("#nb-head"))
-        assert "›" in head  # the trail shows
+        assert head.startswith(plain_label(app.labels[second], 60)) and "‹" in head  # trail
         await pilot.press("down", "enter")
         await settle(pilot)
         assert len(app.trail) == 2
@@ -478,6 +479,25 @@ async def test_no_color_still_tells_clusters_apart(explorer, monkeypatch, settle
         cursor = [s for y in range(scatter.size.height) for s in scatter.render_line(y)
                   if s.style and s.style.reverse]
         assert cursor  # the cursor is drawn reversed, visible without colour
+
+
+async def test_sixteen_colours_keep_every_cluster_colour(explorer, monkeypatch, settle):
+    from rich.segment import Segment
+    from rich.style import Style
+    from textual import constants
+    from textual.color import Color
+
+    from tui.widgets.scatter import ANSI_PALETTE
+    monkeypatch.setattr(constants, "COLOR_SYSTEM", "standard")
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert app.console.color_system == "standard"
+        segments = [Segment("x", Style(color=c)) for c in ANSI_PALETTE]
+        for f in app._filters:  # what the compositor does to every line it writes
+            if f.enabled:
+                segments = f.apply(segments, Color(0, 0, 0))
+        assert len({s.style.color for s in segments}) == len(ANSI_PALETTE)
 
 
 # ---- export ----------------------------------------------------------------------------------

@@ -372,3 +372,23 @@ def test_a_new_palette_recolours_cached_lines():
         blue = cells(scatter)[row][col][1].color.get_truecolor()
         assert red.red > red.blue and blue.blue > blue.red
     run(test)
+
+
+def test_labels_find_room_or_the_first_covers_points():
+    from tui.widgets.scatter import _place_label
+    LABEL, CURSOR = 5, 6
+    text = np.full((3, 12), ord("x"), dtype=np.uint32)
+    keys = np.ones((3, 12), dtype=np.int32)  # every cell holds points
+    keys[1, 4] = CURSOR
+    assert not _place_label(text, keys, 1, 4, "abc", LABEL)  # no free cells: skipped
+    keys[2, 5:8] = 0  # free cells below, right of the point
+    assert _place_label(text, keys, 1, 4, "abc", LABEL)
+    assert "".join(map(chr, text[2, 5:8])) == "abc" and (keys[2, 5:8] == LABEL).all()
+    # forced, with no free room: right of the point over plain points, cut to fit
+    assert _place_label(text, keys, 1, 4, "a long name", LABEL, force=True)
+    assert "".join(map(chr, text[1, 5:12])) == "a long " and keys[1, 4] == CURSOR
+    # never over another label or the cursor
+    keys[0, 3] = CURSOR
+    keys[0, 4:] = LABEL
+    keys[0, :3] = 1
+    assert not _place_label(text, keys, 0, 2, "zz", LABEL, force=True)

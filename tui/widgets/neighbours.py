@@ -20,7 +20,7 @@ class NeighboursPane(Pane):
     HELP = ("The nearest neighbours of the selection, best first, with their similarity and a "
             "bar scaled to the graph's range of similarities. Up/Down move, Enter makes the "
             "highlighted neighbour the selection (walking the graph), Backspace goes back "
-            "along the trail shown at the top.")
+            "along the trail shown at the top after the selection (‹ most recent first).")
 
     class Chosen(Message):
         """A neighbour was chosen to become the selection."""
@@ -46,15 +46,15 @@ class NeighboursPane(Pane):
     def show(self, query_label, trail: list, idx: np.ndarray, sim: np.ndarray,
              labels: np.ndarray, lo: float, hi: float) -> None:
         """Neighbours idx/sim of the entity labelled query_label; trail = earlier labels."""
+        # the selection first, then the trail back from it (most recent first), so a narrow
+        # pane cuts the oldest steps, never the selection
         head = Text(no_wrap=True, overflow="ellipsis")
-        if trail:
-            shown = trail[-3:]
-            if len(trail) > 3:
-                head.append("… › ", style="dim")
-            for t in shown:
-                head.append_text(label_text(t, 16, style="dim"))
-                head.append(" › ", style="dim")
         head.append_text(label_text(query_label, 60, style="bold"))
+        for t in reversed(trail[-3:]):
+            head.append(" ‹ ", style="dim")
+            head.append_text(label_text(t, 16, style="dim"))
+        if len(trail) > 3:
+            head.append(" ‹ …", style="dim")
         self.query_one("#nb-head", Static).update(head)
         span = hi - lo if hi > lo else 1.0
         decimals = 3 if span < 0.2 else 2

@@ -619,10 +619,11 @@ class Scatter(Widget, can_focus=True):
                 text[row, col] = BRAILLE_BASE + bit
                 keys[row, col] = k_cursor
 
-        for index, label in self._labels_to_draw():
+        for n, (index, label) in enumerate(self._labels_to_draw()):
             col, row = locate(self._x[index], self._y[index], view, width, height)[:2]
             if col >= 0 and label:
-                _place_label(text, keys, row, col, label, k_label)
+                # the first label (the cursor's, else the selection's) may cover points
+                _place_label(text, keys, row, col, label, k_label, force=n == 0)
 
         old_text, old_keys = self._frame_text, self._frame_keys
         if old_text is None or old_text.shape != text.shape:
@@ -751,23 +752,49 @@ def build_line(text_row: np.ndarray, keys_row: np.ndarray, styles: list[Style]) 
 
 
 def _place_label(text: np.ndarray, keys: np.ndarray, row: int, col: int, label: str,
-                 key: int) -> bool:
-    """Write `label` right of (row, col), else left of it, only over free cells (key 0)."""
+                 key: int, force: bool = False) -> bool:
+    """Write `label` right of (row, col), else left of it, else on the row above or below,
+    only over free cells (key 0). With `force`, when no such place exists, write it beside
+    the point over plain points, never over another label or the cursor (keys ≥ `key`),
+    cut to the wider side."""
     chars = [(ch, cell_len(ch)) for ch in label]
     chars = [(ch, w) for ch, w in chars if w > 0]
     need = sum(w for _, w in chars)
-    width = text.shape[1]
-    for start in (col + 1, col - need):
-        if start < 0 or start + need > width or need == 0:
+    height, width = text.shape
+    if need == 0:
+        return False
+    for r in (row, row - 1, row + 1):
+        if not 0 <= r < height:
             continue
-        if (keys[row, start:start + need] != 0).any():
-            continue
-        c = start
-        for ch, w in chars:
-            text[row, c] = ord(ch)
-            if w == 2:
-                text[row, c + 1] = 0
-            c += w
-        keys[row, start:start + need] = key
-        return True
-    return False
+        for start in (col + 1, col - need):
+            if start < 0 or start + need > width:
+                continue
+            if (keys[r, start:start + need] != 0).any():
+                continue
+            _write_label(text, keys, r, start, chars, key)
+            return True
+    if not force:
+        return False
+    right, left = width - col - 1, col
+    start, room = (col + 1, right) if right >= min(need, left) else (0, left)
+    while chars and need > room:
+        need -= chars.pop()[1]
+    if not chars:
+        return False
+    if start == 0:
+        start = col - need
+    if (keys[row, start:start + need] >= key).any():
+        return False
+    _write_label(text, keys, row, start, chars, key)
+    return True
+
+
+def _write_label(text: np.ndarray, keys: np.ndarray, row: int, start: int, chars: list,
+                 key: int) -> None:
+    c = start
+    for ch, w in chars:
+        text[row, c] = ord(ch)
+        if w == 2:
+            text[row, c + 1] = 0
+        c += w
+    keys[row, start:c] = key

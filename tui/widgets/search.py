@@ -134,7 +134,8 @@ class SearchScreen(ModalScreen[int | None]):
         if worker.is_cancelled:
             return
         rows = [highlighted(self._labels[i], index.positions(i, query)) for i in idx.tolist()]
-        note = f"{len(rows)} matches" if len(rows) < LIMIT else f"best {LIMIT} matches"
+        note = (f"best {LIMIT} matches" if len(rows) >= LIMIT
+                else f"{len(rows)} match" + ("" if len(rows) == 1 else "es"))
         note += " · ↑↓ move · Enter jumps · Esc closes"
         if not rows:
             note = "no matches"
