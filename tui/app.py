@@ -283,6 +283,11 @@ class EmbtuiApp(App):
         if not get_current_worker().is_cancelled:
             self.post_message(msg.EntityLoaded(i, row))
 
+    @work(thread=True, exclusive=True, group="warm")
+    def warm_kernels(self) -> None:
+        from tui.braille import warm_up
+        warm_up()
+
     @work(thread=True, exclusive=True, group="layout")
     def load_layout(self, name: str) -> None:
         try:
@@ -319,7 +324,11 @@ class EmbtuiApp(App):
             f"{os.path.basename(self.path)} · {message.name}", 60)
         if self.colour is not None:
             self._apply_colouring()
-        if not first:
+        if first:
+            # numba's one-off start-up would have delayed this first frame: drawn with numpy,
+            # then the kernels load in the background for the frames that follow
+            self.call_after_refresh(self.warm_kernels)
+        else:
             self._apply_highlight()
             if self.selection is not None:
                 scatter.set_cursor(self.selection)

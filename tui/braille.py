@@ -144,18 +144,43 @@ def _coords(a) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+# The first call of any numba function in a process sets up numba's machinery (~1.2 s on 2
+# cores, even with every kernel cached on disk): longer than a first frame may take. Until
+# warm_up() has run, "auto" draws with numpy (the same cells, a few times slower at 1M points).
+_numba_ready = False
+
+
+def warm_up() -> None:
+    """Load the numba kernels (from numba's cache) so later frames use them; thread-safe."""
+    global _numba_ready
+    one = np.zeros(1)
+    rasterize(one, one, (0.0, 1.0, 0.0, 1.0), 1, 1, kernel="numba")
+    rasterize(one, one, (0.0, 1.0, 0.0, 1.0), 1, 1, groups=np.zeros(1, np.int32),
+              kernel="numba")
+    cell = np.zeros(1, np.int32)
+    _dominant_sparse(cell, cell, 1, 1, np.full(1, -1, np.int32))
+    _numba_ready = True
+
+
 def rasterize(x, y, view, width: int, height: int, groups=None,
-              ngroups: int | None = None) -> Raster:
+              ngroups: int | None = None, kernel: str = "auto") -> Raster:
     """Draw points into a `height`×`width` grid of braille cells.
 
     `groups` (int, one per point; negative = no group) gives each cell its most frequent group.
     `ngroups` (max group + 1) may be passed to skip a scan when the caller already knows it.
+    `kernel`: "numba", "numpy" (identical output), or "auto": numba once warm_up() has run.
     """
     x0, x1, y0, y1 = _check_view(view, width, height)
     x = _coords(x)
     y = _coords(y)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError("x and y must be 1-d arrays of the same length")
+    if kernel == "auto":
+        kernel = "numba" if _numba_ready else "numpy"
+    if kernel == "numpy":
+        return _rasterize_numpy(x, y, (x0, x1, y0, y1), width, height, groups, ngroups)
+    if kernel != "numba":
+        raise ValueError(f"kernel must be auto, numba or numpy, got {kernel!r}")
     bits = np.zeros((height, width), dtype=np.uint8)
     counts = np.zeros((height, width), dtype=np.int32)
     ncells = width * height
@@ -166,12 +191,7 @@ def rasterize(x, y, view, width: int, height: int, groups=None,
                        np.zeros((0, 0), dtype=np.int32), empty)
         return Raster(bits, counts, dominant.reshape(height, width), (x0, x1, y0, y1))
 
-    groups = np.ascontiguousarray(groups, dtype=np.int32)
-    if groups.shape != x.shape:
-        raise ValueError("groups must have one entry per point")
-    if ngroups is None:
-        ngroups = int(groups.max()) + 1 if len(groups) else 0
-    ngroups = max(int(ngroups), 1)
+    groups, ngroups = _groups_of(groups, len(x), ngroups)
     if ncells * ngroups <= _DENSE_GROUP_CELLS:
         hist = np.zeros((ncells, ngroups), dtype=np.int32)
         _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, True, bits, counts, hist, empty)
@@ -182,6 +202,53 @@ def rasterize(x, y, view, width: int, height: int, groups=None,
                        np.zeros((0, 0), dtype=np.int32), cell)
         _dominant_sparse(cell, groups, ncells, ngroups, dominant)
     return Raster(bits, counts, dominant.reshape(height, width), (x0, x1, y0, y1))
+
+
+def _groups_of(groups, n: int, ngroups: int | None) -> tuple[np.ndarray, int]:
+    groups = np.ascontiguousarray(groups, dtype=np.int32)
+    if groups.shape != (n,):
+        raise ValueError("groups must have one entry per point")
+    if ngroups is None:
+        ngroups = int(groups.max()) + 1 if len(groups) else 0
+    return groups, max(int(ngroups), 1)
+
+
+# bit position (0-7) of each dot, for packing dots into a cell's byte with numpy
+_DOT_SHIFT = np.log2(DOT_BITS).astype(np.int64)
+
+
+def _rasterize_numpy(x, y, view, width: int, height: int, groups, ngroups) -> Raster:
+    """rasterize() in whole-array numpy: no numba, so no start-up cost."""
+    x0, x1, y0, y1 = view
+    w2, h4 = width * 2, height * 4
+    ncells = width * height
+    with np.errstate(invalid="ignore"):
+        inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    xs, ys = x[inside].astype(np.float64), y[inside].astype(np.float64)  # as the kernel
+    dx = np.minimum(((xs - x0) * (w2 / (x1 - x0))).astype(np.int64), w2 - 1)
+    dy = np.minimum(((y1 - ys) * (h4 / (y1 - y0))).astype(np.int64), h4 - 1)
+    cell = (dy >> 2) * width + (dx >> 1)
+    counts = np.bincount(cell, minlength=ncells).astype(np.int32)
+    dots = np.zeros(ncells * 8, dtype=bool)
+    dots[cell * 8 + _DOT_SHIFT[dy & 3, dx & 1]] = True
+    bits = np.packbits(dots.reshape(ncells, 8), axis=1, bitorder="little")[:, 0]
+    dominant = np.full(ncells, -1, dtype=np.int32)
+    if groups is not None and len(x):
+        g, ngroups = _groups_of(groups, len(x), ngroups)
+        g = g[inside]
+        keep = g >= 0
+        pair = cell[keep] * ngroups + g[keep]
+        if len(pair):
+            keys, n = np.unique(pair, return_counts=True)
+            kc, kg = keys // ngroups, keys % ngroups
+            # per cell the largest count, ties to the smallest group: sort, take the first
+            order = np.lexsort((kg, -n, kc))
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = kc[order][1:] != kc[order][:-1]
+            best = order[first]
+            dominant[kc[best]] = kg[best]
+    return Raster(bits.reshape(height, width), counts.reshape(height, width),
+                  dominant.reshape(height, width), view)
 
 
 def locate(x, y, view, width: int, height: int):

@@ -7,11 +7,21 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tui.braille import (DOT_BITS, braille_codepoints, cell_of, density_level, locate,
                          rasterize)
 from tui.text import plain_label
+
+@pytest.fixture(autouse=True, params=["numba", "numpy"])
+def kernel(request, monkeypatch):
+    """Every test runs on both kernels: "auto" picks numba once warm, numpy before."""
+    import tui.braille
+    if request.param == "numba":
+        tui.braille.warm_up()
+    monkeypatch.setattr(tui.braille, "_numba_ready", request.param == "numba")
+    return request.param
+
 
 # view (0, 4, 0, 8) on a 2×2-cell raster: 4 × 8 dots of exactly one data unit each,
 # dot column = floor(x), dot row = floor(8 - y) (row 0 at the top, y = 8)
@@ -110,7 +120,8 @@ def _reference(x, y, view, width, height, groups):
     return bits, counts, dom
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # `kernel` is per run
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300), width=st.integers(1, 7),
        height=st.integers(1, 5), ngroups=st.sampled_from([1, 3, 1 << 20]))
 def test_kernel_matches_numpy_reference(seed, n, width, height, ngroups):
@@ -134,6 +145,19 @@ def test_float64_input_and_bad_view():
         rasterize(np.zeros(1), np.zeros(1), (1, 1, 0, 1), 2, 2)
     with pytest.raises(ValueError):
         rasterize(np.zeros(1), np.zeros(1), VIEW, 0, 2)
+    with pytest.raises(ValueError, match="kernel"):
+        rasterize(np.zeros(1), np.zeros(1), VIEW, 2, 2, kernel="gpu")
+
+
+def test_numpy_and_numba_draw_the_same_frame():
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(2, 200_000)).astype(np.float32)
+    groups = rng.integers(-1, 12, len(x))
+    for ngroups in (None, 1 << 20):
+        a = rasterize(x, y, (-2, 2, -2, 2), 200, 60, groups, ngroups, kernel="numpy")
+        b = rasterize(x, y, (-2, 2, -2, 2), 200, 60, groups, ngroups, kernel="numba")
+        for p, q in zip(a[:3], b[:3]):
+            np.testing.assert_array_equal(p, q)
 
 
 def test_cell_of_agrees_with_the_kernel():
