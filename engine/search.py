@@ -153,19 +153,35 @@ def _as_text(value) -> str:
     return str(value)
 
 
-def _texts(labels) -> list[str]:
+def _sequence(labels):
+    """labels as something sliceable twice: a numpy or pyarrow array, else a list."""
     if isinstance(labels, str):
         raise InputError("labels must be a sequence of strings, not one string")
-    if hasattr(labels, "to_pylist"):  # pyarrow arrays
-        labels = labels.to_pylist()
-    elif isinstance(labels, np.ndarray):
+    if isinstance(labels, np.ndarray):
         if labels.ndim != 1:
             raise InputError(f"labels must be one-dimensional, got shape {labels.shape}")
-        labels = labels.tolist()
+        return labels
+    if hasattr(labels, "to_pylist"):  # pyarrow arrays
+        return labels
     try:
-        return [x if type(x) is str else _as_text(x) for x in labels]
+        return list(labels)
     except TypeError:
         raise InputError("labels must be a sequence of strings") from None
+
+
+def _text_chunks(labels):
+    """The labels (from _sequence) as lists of str, _CHUNK at a time: a million labels never
+    all become Python strings at once (an array of them costs ~70 bytes a label)."""
+    for a in range(0, len(labels), _CHUNK):
+        part = labels[a:a + _CHUNK]
+        if hasattr(part, "to_pylist"):
+            part = part.to_pylist()
+        elif isinstance(part, np.ndarray):
+            part = part.tolist()
+        try:
+            yield [x if type(x) is str else _as_text(x) for x in part]
+        except TypeError:
+            raise InputError("labels must be a sequence of strings") from None
 
 
 # ---- kernels ------------------------------------------------------------------------------
@@ -432,17 +448,19 @@ class FuzzyIndex:
     """Labels prepared for fzf-style fuzzy search; see the module docstring."""
 
     def __init__(self, labels) -> None:
-        texts = _texts(labels)
-        n = len(texts)
+        # Pass 1: lengths and which code points occur; pass 2: re-encode them as alphabet
+        # codes. Labels come a chunk at a time, UTF-32 encoded once per pass.
+        labels = _sequence(labels)
+        seen = np.zeros(0x110000, np.bool_)
+        lengths_of = []
+        for chunk in _text_chunks(labels):
+            lengths_of.append(np.fromiter(map(len, chunk), np.int64, count=len(chunk)))
+            _mark(_utf32(chunk), seen)
+        lengths = np.concatenate(lengths_of) if lengths_of else np.zeros(0, np.int64)
+        n = len(lengths)
         self.n = n
-        lengths = np.fromiter(map(len, texts), np.int64, count=n)
         offsets = np.zeros(n + 1, np.int64)
         np.cumsum(lengths, out=offsets[1:])
-
-        # Pass 1: which code points occur; pass 2: re-encode them as alphabet codes.
-        seen = np.zeros(0x110000, np.bool_)
-        for a in range(0, n, _CHUNK):
-            _mark(_utf32(texts[a:a + _CHUNK]), seen)
         points = np.flatnonzero(seen)
         chars = [chr(c) for c in points.tolist()]
         A = len(chars)
@@ -450,9 +468,9 @@ class FuzzyIndex:
         table = np.zeros(0x110000, dtype)
         table[points] = np.arange(A)
         codes = np.empty(int(offsets[-1]), dtype)
-        for a in range(0, n, _CHUNK):
-            _encode(_utf32(texts[a:a + _CHUNK]), table, codes, offsets[a])
-        del table, seen, texts
+        for a, chunk in zip(range(0, n, _CHUNK), _text_chunks(labels)):
+            _encode(_utf32(chunk), table, codes, offsets[a])
+        del table, seen
 
         lowers = [_lower1(c) for c in chars]
         folds = [_fold1(c) for c in lowers]

@@ -203,16 +203,27 @@ class Store:
             "FROM memberships"
         )
 
+    def batches(self, sql: str, params: list | None = None, rows: int = 1 << 20):
+        """A query's result as numpy column dicts of at most `rows` rows each, so a big
+        result never sits in memory twice (DuckDB's copy and ours)."""
+        rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
+        # a relation streams (a DB-API result would copy every row first); DuckDB 2 names
+        # the call to_arrow_reader, 1.x record_batch
+        reader = (getattr(rel, "to_arrow_reader", None) or rel.record_batch)(rows)
+        for batch in reader:
+            yield {name: batch.column(i).to_numpy(zero_copy_only=False)
+                   for i, name in enumerate(batch.schema.names)}
+
     def knn(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The stored graph as padded (n, k) arrays (idx -1 / sim NaN where a row is short)."""
-        cols = self.numpy("SELECT src, rank, dst, sim FROM knn")
-        k = int(cols["rank"].max()) if len(cols["rank"]) else 0
+        k = int(self.scalar("SELECT coalesce(max(rank), 0) FROM knn"))
         idx = np.full((n, k), -1, dtype=np.int32)
         sim = np.full((n, k), np.nan, dtype=np.float32)
-        src = cols["src"].astype(np.int64)
-        col = cols["rank"].astype(np.int64) - 1
-        idx[src, col] = cols["dst"]
-        sim[src, col] = cols["sim"]
+        for cols in self.batches("SELECT src, rank, dst, sim FROM knn"):
+            row = cols["src"].astype(np.int64)
+            col = cols["rank"].astype(np.int64) - 1
+            idx[row, col] = cols["dst"]
+            sim[row, col] = cols["sim"]
         return idx, sim
 
     def layout_names(self) -> list[str]:
