@@ -34,7 +34,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
-from tui.braille import rasterize
+from tui.braille import rasterize, warm_up
 from tui.widgets.scatter import Scatter
 
 WIDTH, HEIGHT = 200, 60
@@ -149,6 +149,9 @@ def main() -> None:
     ap.add_argument("--peer-max", type=int, default=1_000_000,
                     help="skip the plotext peer above this many points")
     args = ap.parse_args()
+    # the numba kernels, as the explorer has them once its first frame is up (that frame is
+    # drawn with numpy while they load: bench_open.py times it)
+    warm_up()
 
     results = []
     for n in args.n:

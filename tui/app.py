@@ -129,7 +129,9 @@ class EmbtuiApp(App):
         self.graph: msg.Graph | None = None
         self.scale: ThresholdScale | None = None
         self.threshold: float | None = None
-        self.view: ClusterView | None = None
+        self.threshold_view: ClusterView | None = None  # components at the threshold
+        self.view: ClusterView | None = None  # what the clusters pane lists: those, or the
+        # communities the scatter is coloured by
         self.colour_modes: list[str] = ["clusters"]
         self.colour_mode = "clusters"
         self.colour: Colouring | None = None
@@ -266,7 +268,7 @@ class EmbtuiApp(App):
     def compute_colouring(self, mode: str) -> None:
         try:
             degree = self.graph.degree if self.graph else None
-            col = colouring(self.ds, mode, self.view, degree)
+            col = colouring(self.ds, mode, self.threshold_view, degree)
         except Exception as err:
             self.post_message(msg.WorkFailed(f"colour by {mode_title(mode)}: "
                                              f"{_one_line(err)}"))
@@ -365,7 +367,9 @@ class EmbtuiApp(App):
         view = message.view
         if view.threshold != self.threshold:
             return  # a newer threshold is being computed
-        self.view = view
+        self.threshold_view = view
+        if self.view is None or self.view.method is None:
+            self.view = view
         if message.colouring is not None and self.colour_mode == "clusters":
             self.colour = message.colouring
             self._apply_colouring()
@@ -378,6 +382,25 @@ class EmbtuiApp(App):
             return
         self.colour = message.colouring
         self._apply_colouring()
+        if message.colouring.view is not None:  # communities: list them as the clusters
+            self._list(message.colouring.view)
+
+    def _list(self, view: ClusterView | None) -> None:
+        """List `view` in the clusters pane (None: the threshold's components)."""
+        view = view or self.threshold_view
+        if view is self.view:
+            return
+        self.view = view
+        self.anchor = None
+        pane = self.query_one(ClustersPane)
+        if view is not None and view.method is not None:
+            pane.show_message(f"communities by {view.method} · [ ] back to the threshold")
+        elif self.scale is not None and self.threshold is not None:
+            pane.show_threshold(self.threshold, self.scale)
+        if view is not None:
+            self._show_clusters()
+            self._show_details_cluster()
+        self._apply_highlight()
 
     def on_entity_loaded(self, message: msg.EntityLoaded) -> None:
         if message.index != self.selection:
@@ -497,16 +520,16 @@ class EmbtuiApp(App):
         if members is None:
             return
         c = self._chosen_cluster()
-        t = self.scale.format(self.threshold) if self.scale else ""
+        where = self._where()
         head = Text(no_wrap=True, overflow="ellipsis")
         if c is None:
             head.append_text(label_text(self.labels[self.anchor], 30, style="bold"))
-            head.append(f" is on its own at {t}", style="dim")
+            head.append(f" is on its own {where}", style="dim")
             size = 1
         else:
             size = int(self.view.sizes[c])
             head.append(f"cluster {c}", style="bold")
-            head.append(f" · {size} at {t}", style="dim")
+            head.append(f" · {size} {where}", style="dim")
         head.append(" · Esc: all", style="dim")
         self.query_one(ClustersPane).show_members(head, members, self.labels, self.selection,
                                                   size)
@@ -572,16 +595,21 @@ class EmbtuiApp(App):
 
     # ---- details -----------------------------------------------------------------------------
 
+    def _where(self) -> str:
+        """How the listed clusters were made: "at 0.57" or "in slpa"."""
+        if self.view is not None and self.view.method is not None:
+            return f"in {self.view.method}"
+        return f"at {self.scale.format(self.threshold)}" if self.scale else ""
+
     def _cluster_text(self) -> Text | None:
         if self.view is None or self.selection is None or self.graph is None:
             return None
         c = self.view.cluster_of(self.selection)
-        t = self.scale.format(self.threshold)
+        where = self._where()
         if c is None:
-            return Text(f"none (on its own at {t})", style="dim")
+            return Text(f"none (on its own {where})", style="dim")
         size = int(self.view.sizes[c])
-        text = Text(f"{c} of {len(self.view)}, {size} members at {t}")
-        return text
+        return Text(f"{c} of {len(self.view)}, {size} members {where}")
 
     def _show_details_cluster(self) -> None:
         self.query_one(DetailsPane).show_cluster(self._cluster_text())
@@ -603,7 +631,7 @@ class EmbtuiApp(App):
 
     def _swatches(self) -> list[Text]:
         """How each group looks in the scatter, for the clusters list and the legend."""
-        if self.colour_mode != "clusters":
+        if self.colour_mode != "clusters" and not self.colour_mode.startswith("community:"):
             return []
         return [self._swatch(g) for g in range(self._group_limit())]
 
@@ -645,9 +673,11 @@ class EmbtuiApp(App):
         if mode not in self.colour_modes:
             return
         self.colour_mode = mode
+        if not mode.startswith("community:"):
+            self._list(None)
         if mode == "clusters":
-            if self.view is not None:
-                self.colour = colour_by_view(self.view)
+            if self.threshold_view is not None:
+                self.colour = colour_by_view(self.threshold_view)
                 self._apply_colouring()
         elif self.ds is not None:
             self.compute_colouring(mode)
@@ -682,6 +712,8 @@ class EmbtuiApp(App):
         if self.graph is None or self.scale is None or self.threshold is None:
             self.notify("the clusters are still loading", markup=False)
             return
+        if self.view is not None and self.view.method is not None:
+            self.set_colour_mode("clusters")  # back from listing communities
         self.threshold = self.scale.step(self.threshold, steps, coarse)
         self.query_one(ClustersPane).show_threshold(self.threshold, self.scale,
                                                     pending=True)
@@ -800,13 +832,18 @@ class EmbtuiApp(App):
             rows = (np.array([self.anchor]) if c is None
                     else np.sort(self.view.members(c))).astype(np.int64)
             size = len(rows)
-            t = self.scale.format(self.threshold)
             name = plain_label(self.labels[self.anchor], 40)
             extra = {"cluster": np.full(size, -1 if c is None else c, np.int32),
-                     "cluster_size": np.full(size, size, np.int32),
-                     "threshold": np.full(size, float(self.threshold), np.float64)}
-            return ExportJob(f"the cluster of {name} at threshold {t}: {size} members",
-                             rows, extra, f"{slug(self.labels[self.anchor])}-cluster.csv")
+                     "cluster_size": np.full(size, size, np.int32)}
+            if self.view.method is not None:
+                extra["method"] = np.full(size, self.view.method, object)
+                what_text = f"the {self.view.method} community of {name}"
+            else:
+                extra["threshold"] = np.full(size, float(self.threshold), np.float64)
+                t = self.scale.format(self.threshold)
+                what_text = f"the cluster of {name} at threshold {t}"
+            return ExportJob(f"{what_text}: {size} members", rows, extra,
+                             f"{slug(self.labels[self.anchor])}-cluster.csv")
         if self.selection is None or what == "cluster":
             return None
         i = self.selection

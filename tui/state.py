@@ -170,6 +170,7 @@ class Colouring:
     title: str
     groups: np.ndarray
     legend: list[tuple[str, int]] = field(default_factory=list)
+    view: "ClusterView | None" = None  # the communities coloured, to list them too
 
 
 def colour_modes(community_methods, metadata_columns) -> list[str]:
@@ -251,7 +252,11 @@ def colouring(ds, mode: str, view: ClusterView | None, degree: np.ndarray | None
         return colour_by_view(view, mode)
     kind, _, name = mode.partition(":")
     if kind == "community":
-        return colour_by_view(cluster_view(ds, method=name), mode)
+        view = cluster_view(ds, method=name)
+        view.examples = cluster_examples(view, degree)
+        col = colour_by_view(view, mode)
+        col.view = view
+        return col
     if kind == "column":
         return colour_by_values(ds.metadata(name), mode)
     if mode == "degree" and degree is not None:

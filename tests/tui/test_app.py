@@ -436,6 +436,40 @@ async def test_colour_cycles_through_modes(explorer, settle):
         assert seen[-1] == "clusters" and set(seen) == set(modes)
 
 
+async def test_colouring_by_communities_lists_them(explorer, tmp_path, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        threshold_view = app.view
+        app.set_colour_mode("community:label-propagation")
+        await settle(pilot)
+        pane = app.query_one(ClustersPane)
+        assert app.view.method == "label-propagation" and app.active_pane == "clusters"
+        assert "communities by label-propagation" in static_text(
+            app.query_one("#cl-threshold"))
+        stored, _ = app.ds.community_labels("label-propagation")
+        assert sorted(app.view.sizes.tolist()) == sorted(
+            np.bincount(stored)[np.bincount(stored) >= 2].tolist())
+        await pilot.press("tab", "tab", "enter")  # choose the largest community
+        await settle(pilot)
+        assert pane.mode == "members"
+        members = set(app.view.members(0).tolist())
+        assert members <= set(app.query_one(Scatter).highlight.tolist())
+        assert "in label-propagation" in static_text(app.query_one("#cl-summary"))
+        await pilot.press("e")
+        out = tmp_path / "community.csv"
+        app.screen.query_one(Input).value = str(out)
+        await pilot.press("enter")
+        await settle(pilot)
+        rows = list(csv.DictReader(out.open()))
+        assert {int(r["idx"]) for r in rows} == members
+        assert {r["method"] for r in rows} == {"label-propagation"}
+        await pilot.press("right_square_bracket")  # a threshold key: back to the threshold
+        await settle(pilot)
+        assert app.view.method is None and app.colour_mode == "clusters"
+        assert app.view.threshold == app.threshold != threshold_view.threshold
+
+
 async def test_colour_by_metadata_shows_a_legend(explorer, settle):
     app = explorer()
     async with app.run_test(size=SMALL) as pilot:
