@@ -212,9 +212,9 @@ def _cmd_clusters(args) -> int:
                              for c in range(len(result))],
                 "singletons": result.singletons})
         else:
-            what = (f"threshold {args.threshold:g}" if args.threshold is not None
-                    else f"method {args.method}")
-            print(f"{len(result)} clusters of at least {args.min_size} at {what}; "
+            what = (f"at threshold {args.threshold:g}" if args.threshold is not None
+                    else f"by {args.method}")
+            print(f"{len(result)} clusters of at least {args.min_size} {what}; "
                   f"{result.singletons} singletons")
             for c in range(len(result)):
                 members = result.members(c)
