@@ -83,7 +83,8 @@ def build_file(path: str, n: int, seed: int) -> float:
     return time.perf_counter() - t0
 
 
-OURS = r"""
+# Each child starts its clock first thing, before any import.
+PRELUDE = r"""
 import time; T0 = time.perf_counter()
 import asyncio, json, sys
 
@@ -93,6 +94,9 @@ def peak_rss_mb():
         for line in fh:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
+"""
+
+OURS = PRELUDE + r"""
 sys.path.insert(0, sys.argv[2])
 from tui.app import EmbtuiApp
 from tui.widgets.scatter import Scatter
@@ -127,16 +131,7 @@ async def main():
 asyncio.run(main())
 """ % SIZE
 
-PEER = r"""
-import time; T0 = time.perf_counter()
-import asyncio, json, sys
-
-def peak_rss_mb():
-    # VmHWM restarts at exec; ru_maxrss would keep the forking parent's peak
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+PEER = PRELUDE + r"""
 import duckdb
 from textual.app import App
 from textual_plotext import PlotextPlot
