@@ -24,6 +24,7 @@ from engine.store import Store
 LAYOUTS = ("umap", "mde-umap")
 MEASURES = ("npmi", "ppmi", "jaccard", "conditional", "inverse-log")
 GRAPHS = ("association", "context")
+COMMUNITIES = ("label-propagation", "slpa", "kmeans")
 # Measures bounded above by 1 convert to UMAP distances like cosine; the others like dot.
 _BOUNDED = ("npmi", "jaccard", "conditional")
 
@@ -58,6 +59,7 @@ class BuildOptions:
     layouts: tuple[str, ...] = ("umap",)
     seed: int = 0
     communities: tuple[str, ...] = ("label-propagation",)
+    kmeans_k: int | None = None  # None: chosen by silhouette over 2..20
 
 
 class Progress:
@@ -137,6 +139,8 @@ def plan(opt: BuildOptions, source_key: str,
     steps["merge_tree"] = ({}, step_key({}, [knn_key]))
     for method in opt.communities:
         params = {"method": method, "seed": opt.seed}
+        if method == "kmeans":
+            params["k"] = opt.kmeans_k
         steps[f"communities:{method}"] = (params, step_key(params, [knn_key]))
     return steps
 
@@ -167,6 +171,15 @@ def _check_options(opt: BuildOptions) -> None:
         raise InputError(f"unknown input kind '{opt.kind}'")
     if opt.k < 1:
         raise InputError(f"-k must be at least 1 (got {opt.k})")
+    for method in opt.communities:
+        if method not in COMMUNITIES:
+            raise InputError(f"unknown community method '{method}' "
+                             f"(use {', '.join(COMMUNITIES)})")
+    if "kmeans" in opt.communities and opt.kind != "vectors":
+        raise InputError("kmeans clusters vectors; collections have none (use "
+                         "label-propagation or slpa)")
+    if opt.kmeans_k is not None and opt.kmeans_k < 1:
+        raise InputError(f"--kmeans-k must be at least 1 (got {opt.kmeans_k})")
     if opt.kind == "collections" and opt.measure not in MEASURES:
         raise InputError(f"unknown measure '{opt.measure}' (use {', '.join(MEASURES)})")
     if opt.graph not in GRAPHS:
@@ -425,5 +438,7 @@ def _communities(method: str, idx, sim, store: Store, state: dict, opt: BuildOpt
             X = store.vectors()
         if X is None:
             raise InputError("kmeans needs vectors; collections have none")
-        return communities.kmeans(X, seed=opt.seed), None
-    raise InputError(f"unknown community method '{method}' (use label-propagation, slpa, kmeans)")
+        # cosine compares directions: cluster the unit vectors
+        return communities.kmeans(X, opt.kmeans_k, seed=opt.seed,
+                                  normalize=opt.metric == "cosine"), None
+    raise InputError(f"unknown community method '{method}' (use {', '.join(COMMUNITIES)})")

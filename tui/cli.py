@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--communities", action="append", default=None,
                    help="label-propagation, slpa, kmeans (vectors); repeat or comma-separate "
                    "(default: label-propagation; with --graph context also slpa)")
+    b.add_argument("--kmeans-k", type=int, default=None, metavar="K",
+                   help="clusters for --communities kmeans (default: chosen by silhouette "
+                   "over 2..20 on a sample)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -282,7 +285,8 @@ def _build_options(args):
         meta_cols=tuple(args.meta_cols), measure=args.measure, min_count=args.min_count,
         graph=args.graph, min_weight=args.min_weight, corr_k=args.corr_k,
         in_degree_cap=args.in_degree_cap or None, context_threshold=args.context_threshold,
-        k=args.k, layouts=layouts, seed=args.seed, communities=communities)
+        k=args.k, layouts=layouts, seed=args.seed, communities=communities,
+        kmeans_k=args.kmeans_k)
 
 
 def _cmd_build(args) -> int:

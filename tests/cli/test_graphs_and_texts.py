@@ -97,3 +97,33 @@ def test_text_column_embeds_and_paraphrases_are_neighbours(run, tmp_path):
     assert any(r.startswith("6,7,7,") for r in rows)  # no text: the label is the id
     again = run("build", src, "--text-column", "title", "-k", "2", "-o", out)
     assert "up to date" in again.stderr
+
+
+def test_kmeans_communities_by_silhouette_or_given_k(run, vectors_parquet, tmp_path):
+    out = tmp_path / "k.duckdb"
+    res = run("build", vectors_parquet, "-o", out, "-k", "5", "--communities",
+              "label-propagation,kmeans", "--quiet")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(run("clusters", out, "--method", "kmeans", "--json").stdout)
+    assert [c["size"] for c in doc["clusters"]] == [20, 20, 20]  # the three blobs
+    res = run("build", vectors_parquet, "-o", out, "-k", "5", "--communities",
+              "label-propagation,kmeans", "--kmeans-k", "6")
+    assert res.returncode == 0 and "computed communities:kmeans" in res.stderr
+    assert "reused ingest, knn" in res.stderr
+    doc = json.loads(run("clusters", out, "--method", "kmeans", "--min-size", "1",
+                         "--json").stdout)
+    assert len(doc["clusters"]) == 6
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--communities", "louvain"), "unknown community method 'louvain'"),
+    (("--collections", "--collection", "id", "--entity", "a", "--communities", "kmeans"),
+     "kmeans clusters vectors"),
+    (("--communities", "kmeans", "--kmeans-k", "0"), "--kmeans-k"),
+])
+def test_bad_community_options_fail_before_any_work(run, tmp_path, args, needle):
+    src = tmp_path / "v.csv"
+    src.write_text("id,a,b\n1,1,2\n2,2,1\n")
+    res = run("build", src, "-o", tmp_path / "o.duckdb", *args)
+    assert res.returncode == 2 and needle in res.stderr, res.stderr
+    assert not (tmp_path / "o.duckdb").exists()

@@ -707,3 +707,31 @@ async def test_file_locked_by_a_writer_shows_an_error_screen(vectors_dataset, tm
     finally:
         holder.stdin.close()
         holder.wait(30)
+
+
+@pytest.fixture(scope="module")
+def two_layouts(tmp_path_factory, vectors_parquet):
+    pytest.importorskip("pymde")
+    from engine.pipeline import BuildOptions, build
+    out = tmp_path_factory.mktemp("layouts") / "two.duckdb"
+    build(vectors_parquet, out, BuildOptions(k=5, layouts=("umap", "mde-umap")))
+    return out
+
+
+async def test_v_switches_layouts_keeping_the_selection(two_layouts, settle):
+    app = EmbtuiApp(two_layouts)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert app.layouts == ["umap", "mde-umap"] and app.layout_name == "umap"
+        app.select(7)
+        await settle(pilot)
+        umap_xy = app.xy.copy()
+        await pilot.press("v")
+        await settle(pilot)
+        scatter = app.query_one(Scatter)
+        assert app.layout_name == "mde-umap" and not np.allclose(app.xy, umap_xy)
+        assert app.selection == 7 and scatter.cursor == 7
+        assert "mde-umap" in str(scatter.border_title)
+        await pilot.press("v")
+        await settle(pilot)
+        assert app.layout_name == "umap" and app.selection == 7
