@@ -213,24 +213,20 @@ def _groups_of(groups, n: int, ngroups: int | None) -> tuple[np.ndarray, int]:
     return groups, max(int(ngroups), 1)
 
 
-# bit position (0-7) of each dot, for packing dots into a cell's byte with numpy
-_DOT_SHIFT = np.log2(DOT_BITS).astype(np.int64)
+# bit position (0-7) of each dot bit, for packing dots into a cell's byte with numpy
+_BIT_SHIFT = np.zeros(256, np.int64)
+_BIT_SHIFT[DOT_BITS.ravel()] = np.log2(DOT_BITS.ravel()).astype(np.int64)
 
 
 def _rasterize_numpy(x, y, view, width: int, height: int, groups, ngroups) -> Raster:
     """rasterize() in whole-array numpy: no numba, so no start-up cost."""
-    x0, x1, y0, y1 = view
-    w2, h4 = width * 2, height * 4
     ncells = width * height
-    with np.errstate(invalid="ignore"):
-        inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-    xs, ys = x[inside].astype(np.float64), y[inside].astype(np.float64)  # as the kernel
-    dx = np.minimum(((xs - x0) * (w2 / (x1 - x0))).astype(np.int64), w2 - 1)
-    dy = np.minimum(((y1 - ys) * (h4 / (y1 - y0))).astype(np.int64), h4 - 1)
-    cell = (dy >> 2) * width + (dx >> 1)
+    col, row, bit = locate(x, y, view, width, height)
+    inside = col >= 0
+    cell = (row * width + col)[inside]
     counts = np.bincount(cell, minlength=ncells).astype(np.int32)
     dots = np.zeros(ncells * 8, dtype=bool)
-    dots[cell * 8 + _DOT_SHIFT[dy & 3, dx & 1]] = True
+    dots[cell * 8 + _BIT_SHIFT[bit[inside]]] = True
     bits = np.packbits(dots.reshape(ncells, 8), axis=1, bitorder="little")[:, 0]
     dominant = np.full(ncells, -1, dtype=np.int32)
     if groups is not None and len(x):

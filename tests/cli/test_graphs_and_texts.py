@@ -54,6 +54,10 @@ def test_changing_a_context_knob_recomputes_the_graph(run, baskets_csv, tmp_path
     (("--collections", "--graph", "context", "--corr-k", "0"), "--corr-k"),
     (("--collections", "--text-column", "a"), "does not go with --collections"),
     (("--text-column", "a", "--vector", "b"), "not both"),
+    (("--communities", "louvain"), "unknown community method 'louvain'"),
+    (("--collections", "--collection", "id", "--entity", "a", "--communities", "kmeans"),
+     "kmeans clusters vectors"),
+    (("--communities", "kmeans", "--kmeans-k", "0"), "--kmeans-k"),
 ])
 def test_option_conflicts_are_one_line(run, tmp_path, args, needle):
     src = tmp_path / "v.csv"
@@ -113,17 +117,3 @@ def test_kmeans_communities_by_silhouette_or_given_k(run, vectors_parquet, tmp_p
     doc = json.loads(run("clusters", out, "--method", "kmeans", "--min-size", "1",
                          "--json").stdout)
     assert len(doc["clusters"]) == 6
-
-
-@pytest.mark.parametrize("args, needle", [
-    (("--communities", "louvain"), "unknown community method 'louvain'"),
-    (("--collections", "--collection", "id", "--entity", "a", "--communities", "kmeans"),
-     "kmeans clusters vectors"),
-    (("--communities", "kmeans", "--kmeans-k", "0"), "--kmeans-k"),
-])
-def test_bad_community_options_fail_before_any_work(run, tmp_path, args, needle):
-    src = tmp_path / "v.csv"
-    src.write_text("id,a,b\n1,1,2\n2,2,1\n")
-    res = run("build", src, "-o", tmp_path / "o.duckdb", *args)
-    assert res.returncode == 2 and needle in res.stderr, res.stderr
-    assert not (tmp_path / "o.duckdb").exists()
