@@ -77,8 +77,8 @@ def build_file(path: str, n: int, seed: int) -> float:
         store.replace_layout("umap", xy)
         store.replace_merge_tree(a, b, s)
         store.replace_communities("label-propagation", communities)
-        for name, (params, key) in steps.items():
-            store.record_step(name, params, key, 0.0)
+        for step in steps.values():
+            store.record_step(step.name, step.params, step.key, 0.0)
     store.close()
     return time.perf_counter() - t0
 

@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from engine.errors import InputError, NoMatch
-from engine.pipeline import valid_steps
+from engine.steps import valid_steps
 from engine.store import Store
 
 

@@ -1,25 +1,39 @@
 """The build: input → entities → neighbour graph → layouts → merge tree → communities.
 
-Each step has params and a cache key = hash(params, the keys of the steps it reads). A step
-whose stored key matches is skipped; otherwise it is recomputed and written in one transaction
-together with its `steps` row, so a build killed at any moment leaves every step either as it
-was or complete.
+Each step is declared once (`Step`): its name, the steps it reads, its params and cache key =
+hash(params, the keys of the steps it reads), a compute function and a store write. The build
+loops over the steps a request needs (planned in engine.steps). A step whose stored key matches
+is skipped; otherwise it is recomputed and written in one transaction together with its
+`steps` row, so a build killed at any moment leaves every step either as it was or complete.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable
+from functools import partial
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from engine.errors import InputError
 from engine.ingest import Ingested, file_key, read_collections, read_vectors
+from engine.steps import (
+    BuildOptions,
+    Planned,
+    plan,
+    plan_after_ingest,
+    plan_ingest,
+    step_key,
+    valid_steps,
+)
 from engine.store import Store
+
+__all__ = ["BuildOptions", "BuildReport", "Progress", "build", "knn_graph_matrix", "plan",
+           "step_key", "valid_steps"]
 
 LAYOUTS = ("umap", "mde-umap")
 MEASURES = ("npmi", "ppmi", "jaccard", "conditional", "inverse-log")
@@ -27,39 +41,6 @@ GRAPHS = ("association", "context")
 COMMUNITIES = ("label-propagation", "slpa", "kmeans")
 # Measures bounded above by 1 convert to UMAP distances like cosine; the others like dot.
 _BOUNDED = ("npmi", "jaccard", "conditional")
-
-
-@dataclass
-class BuildOptions:
-    kind: str = "vectors"  # "vectors" | "collections"
-    # vectors
-    id_col: str | None = None
-    label_col: str | None = None
-    vector_col: str | None = None
-    weight_col: str | None = None
-    metric: str = "cosine"
-    table: str | None = None
-    labels_file: str | None = None
-    text_col: str | None = None  # embed this column with the packaged MiniLM model
-    # collections
-    collection_col: str | None = None
-    entity_col: str | None = None
-    meta_cols: tuple[str, ...] = ()
-    measure: str = "npmi"
-    min_count: int = 1
-    # "association": neighbours by the measure; "context": the concepts method's similarity
-    # of association neighbourhoods (engine.concepts), with these knobs
-    graph: str = "association"
-    min_weight: float | None = None
-    corr_k: int = 50
-    in_degree_cap: int | None = 1000
-    context_threshold: float = 0.1
-    # common
-    k: int = 15
-    layouts: tuple[str, ...] = ("umap",)
-    seed: int = 0
-    communities: tuple[str, ...] = ("label-propagation",)
-    kmeans_k: int | None = None  # None: chosen by silhouette over 2..20
 
 
 class Progress:
@@ -85,85 +66,168 @@ class BuildReport:
         return not self.computed
 
 
-def step_key(params: dict, inputs: list[str]) -> str:
-    text = json.dumps({"params": params, "inputs": inputs}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+class Graph(NamedTuple):
+    """A computed neighbour graph with the sizes `embtui info` shows."""
+
+    idx: np.ndarray
+    sim: np.ndarray
+    stats: dict
 
 
-def _ingest_params(opt: BuildOptions) -> dict:
-    if opt.kind == "vectors":
-        params = {"kind": "vectors", "id": opt.id_col, "label": opt.label_col,
-                  "vector": opt.vector_col, "weight": opt.weight_col, "table": opt.table,
-                  "labels_file": opt.labels_file, "metric_checks": opt.metric}
-        if opt.text_col is not None:
-            from engine.text import model_key
-            params.update(text=opt.text_col, model=model_key())
-        return params
-    return {"kind": "collections", "collection": opt.collection_col, "entity": opt.entity_col,
-            "weight": opt.weight_col, "label": opt.label_col, "meta": list(opt.meta_cols),
-            "min_count": opt.min_count, "table": opt.table}
+class Memberships(NamedTuple):
+    coll: np.ndarray  # int32 dense collection codes
+    ent: np.ndarray  # int32 entity index
+    weight: np.ndarray  # float64
+    n_collections: int
 
 
-def _graph_params(opt: BuildOptions, n: int | None) -> dict:
-    if opt.kind == "vectors":
-        params = {"k": opt.k, "metric": opt.metric}
-        from engine.knn import EXACT_MAX_N
-        if n is None or n > EXACT_MAX_N:  # only NN-descent depends on the seed
-            params["seed"] = opt.seed
-        return params
-    params = {"k": opt.k, "measure": opt.measure}
-    if opt.min_weight is not None:
-        params["min_weight"] = opt.min_weight
-    if opt.graph == "context":
-        params.update(graph="context", corr_k=opt.corr_k, in_degree_cap=opt.in_degree_cap,
-                      threshold=opt.context_threshold)
-    return params
+@dataclass
+class Built:
+    """What earlier steps produced, for the steps that read it: kept from this build, or read
+    from the store on first use when the step was cached."""
+
+    store: Store | None
+    ingested: Ingested | None = None
+    graph: tuple[np.ndarray, np.ndarray] | None = None
+    _vectors: np.ndarray | None = field(default=None, repr=False)
+
+    def keep(self, result: Any) -> None:
+        """Hold a result later steps read, so they need not read it back from the store."""
+        if isinstance(result, Ingested):
+            self.ingested = result
+        elif isinstance(result, Graph):
+            self.graph = (result.idx, result.sim)
+
+    @property
+    def n(self) -> int:
+        return self.ingested.n if self.ingested is not None else self.store.entity_count()
+
+    def vectors(self) -> np.ndarray | None:
+        if self.ingested is not None:
+            return self.ingested.vectors
+        if self._vectors is None:
+            self._vectors = self.store.vectors()
+        return self._vectors
+
+    def memberships(self) -> Memberships:
+        if self.ingested is not None:
+            m = self.ingested.memberships
+            return Memberships(_dense_codes(m.column("collection")),
+                               m.column("idx").to_numpy().astype(np.int32),
+                               m.column("weight").to_numpy().astype(np.float64),
+                               self.ingested.n_collections)
+        cols = self.store.memberships()
+        coll = cols["coll"].astype(np.int32)
+        return Memberships(coll, cols["idx"].astype(np.int32),
+                           cols["weight"].astype(np.float64),
+                           int(coll.max()) + 1 if len(coll) else 0)
+
+    def knn(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.graph is None:
+            self.graph = self.store.knn(self.n)
+        return self.graph
 
 
-def plan(opt: BuildOptions, source_key: str,
-         n: int | None = None) -> dict[str, tuple[dict, str]]:
-    """Every step of a build with its params and key, in build order.
+@dataclass(frozen=True)
+class Step:
+    """One unit of the build, as the loop runs it."""
 
-    `n`, the number of entities once known, keeps the seed out of an exact graph's key, so a
-    new seed recomputes only the layouts and communities of a small dataset.
-    """
-    steps: dict[str, tuple[dict, str]] = {}
-    ingest = _ingest_params(opt)
-    steps["ingest"] = (ingest, step_key(ingest, [source_key]))
-    graph = _graph_params(opt, n)
-    steps["knn"] = (graph, step_key(graph, [steps["ingest"][1]]))
-    knn_key = steps["knn"][1]
-    for name in opt.layouts:
-        params = {"layout": name, "seed": opt.seed}
-        steps[f"layout:{name}"] = (params, step_key(params, [knn_key]))
-    steps["merge_tree"] = ({}, step_key({}, [knn_key]))
-    for method in opt.communities:
-        params = {"method": method, "seed": opt.seed}
-        if method == "kmeans":
-            params["k"] = opt.kmeans_k
-        steps[f"communities:{method}"] = (params, step_key(params, [knn_key]))
-    return steps
+    name: str
+    reads: tuple[str, ...]
+    params: dict
+    key: str
+    describe: str  # what progress shows while it runs
+    compute: Callable[[Built, Progress], Any]
+    write: Callable[[Store, Any], None]  # called inside the step's transaction
 
 
-def upstream(name: str) -> str | None:
-    if name == "ingest":
+def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str | None = None,
+          source_name: str | None = None, progress: Progress | None = None) -> BuildReport:
+    """Build or update the dataset `out` from `source` (a path, or a frame with source_key)."""
+    out = str(out)
+    progress = progress or Progress()
+    _check_options(opt)
+    source_key = _source_key(source, out, source_key)
+    report = BuildReport()
+    built = Built(_open_output(out))
+    try:
+        records = built.store.steps() if built.store else {}
+        valid = valid_steps(records)
+        for step in _steps(opt, source, source_name, source_key, built):
+            if step.name in valid and records[step.name].key == step.key:
+                report.cached.append(step.name)
+                progress.finish(step.name, records[step.name].seconds, cached=True)
+                continue
+            progress.start(step.name, step.describe)
+            t0 = time.perf_counter()
+            result = step.compute(built, progress)
+            seconds = time.perf_counter() - t0
+            if built.store is None:
+                built.store = Store.create(out)
+            with built.store.transaction():
+                step.write(built.store, result)
+                built.store.record_step(step.name, step.params, step.key, seconds)
+            built.keep(result)
+            report.computed.append(step.name)
+            report.seconds[step.name] = seconds
+            progress.finish(step.name, seconds, cached=False)
+    finally:
+        if built.store is not None:
+            built.store.close()
+    return report
+
+
+def _steps(opt: BuildOptions, source, source_name: str | None, source_key: str,
+           built: Built) -> Iterator[Step]:
+    """The steps a request needs, in build order. The graph's key depends on the number of
+    entities (an exact graph leaves the seed out), so the steps after ingest are planned once
+    it has run or been found cached."""
+    ingest = plan_ingest(opt, source_key)
+    yield _step(ingest, "embedding texts" if opt.text_col else "reading input",
+                partial(_ingest, opt, source, source_name), _write_ingest)
+    later = plan_after_ingest(opt, ingest, built.n)
+    derived = [p.name for p in later if p.name != "knn"]
+    for p in later:
+        kind, _, arg = p.name.partition(":")
+        if kind == "knn":  # one compute function per input kind (and per engine, if another)
+            compute = _knn_vectors if opt.kind == "vectors" else _knn_collections
+            yield _step(p, "neighbour graph", partial(compute, opt),
+                        partial(_write_knn, derived))
+        elif kind == "layout":
+            yield _step(p, f"layout {arg}", partial(_layout, opt, arg),
+                        partial(_write_layout, arg))
+        elif kind == "merge_tree":
+            yield _step(p, "merge_tree", _merge_tree, _write_merge_tree)
+        elif kind == "communities":
+            yield _step(p, f"communities {arg}", partial(_COMMUNITIES[arg], opt),
+                        partial(_write_communities, arg))
+        else:
+            raise InputError(f"unknown build step '{p.name}'")
+
+
+def _step(p: Planned, describe: str, compute, write) -> Step:
+    return Step(p.name, p.reads, p.params, p.key, describe, compute, write)
+
+
+def _source_key(source, out: str, source_key: str | None) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        if not os.path.exists(source):
+            raise InputError(f"{source}: no such file")
+        if os.path.isdir(source):
+            raise InputError(f"{source} is a directory, not an input file")
+        if os.path.exists(out) and os.path.samefile(source, out):
+            raise InputError(f"{out}: the output would overwrite the input")
+        return source_key or file_key(source)
+    if source_key is None:
+        raise InputError("an in-memory source needs a source_key")
+    return source_key
+
+
+def _open_output(out: str) -> Store | None:
+    """The existing output dataset for writing, or None when it does not exist yet."""
+    if not os.path.exists(out) or os.path.getsize(out) == 0:
         return None
-    return "ingest" if name == "knn" else "knn"
-
-
-def valid_steps(records: dict) -> set[str]:
-    """Names of stored steps whose key still matches their params and the step they read."""
-    valid: set[str] = set()
-    if "ingest" in records:
-        valid.add("ingest")
-    for name in ["knn"] + sorted(n for n in records if n not in ("ingest", "knn")):
-        rec = records.get(name)
-        up = upstream(name)
-        if rec is None or up not in valid:
-            continue
-        if rec.key == step_key(rec.params, [records[up].key]):
-            valid.add(name)
-    return valid
+    return Store.open(out, read_only=False)
 
 
 def _check_options(opt: BuildOptions) -> None:
@@ -210,7 +274,10 @@ def _check_options(opt: BuildOptions) -> None:
         require_mde()
 
 
-def _read_input(source, opt: BuildOptions, name: str | None, progress: Progress) -> Ingested:
+# ---- ingest -----------------------------------------------------------------------------
+
+def _ingest(opt: BuildOptions, source, name: str | None, built: Built,
+            progress: Progress) -> Ingested:
     if opt.text_col is not None:
         from engine.ingest import read_texts
         return read_texts(source, text_col=opt.text_col, id_col=opt.id_col,
@@ -227,142 +294,27 @@ def _read_input(source, opt: BuildOptions, name: str | None, progress: Progress)
                             min_count=opt.min_count, table=opt.table, name=name)
 
 
-def _open_output(out: str) -> Store | None:
-    """The existing output dataset for writing, or None when it does not exist yet."""
-    if not os.path.exists(out) or os.path.getsize(out) == 0:
-        return None
-    return Store.open(out, read_only=False)
+def _write_ingest(store: Store, ingested: Ingested) -> None:
+    store.replace_entities(ingested.entities, ingested.vectors, ingested.memberships)
+    store.set_meta({"kind": ingested.kind, "n_collections": ingested.n_collections,
+                    "dim": ingested.vectors.shape[1] if ingested.vectors is not None else ""})
 
 
-def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str | None = None,
-          source_name: str | None = None, progress: Progress | None = None) -> BuildReport:
-    """Build or update the dataset `out` from `source` (a path, or a frame with source_key)."""
-    out = str(out)
-    progress = progress or Progress()
-    _check_options(opt)
-    if isinstance(source, (str, os.PathLike)):
-        if not os.path.exists(source):
-            raise InputError(f"{source}: no such file")
-        if os.path.isdir(source):
-            raise InputError(f"{source} is a directory, not an input file")
-        if os.path.exists(out) and os.path.samefile(source, out):
-            raise InputError(f"{out}: the output would overwrite the input")
-        source_key = source_key or file_key(source)
-    elif source_key is None:
-        raise InputError("an in-memory source needs a source_key")
-    steps = plan(opt, source_key)
-    report = BuildReport()
-    store = _open_output(out)
-    try:
-        records = store.steps() if store else {}
-        done = valid_steps(records)
+# ---- neighbour graph --------------------------------------------------------------------
 
-        def fresh_steps() -> set[str]:
-            return {s for s, (_, key) in steps.items() if s in done and records[s].key == key}
-
-        state: dict = {}
-        name = "ingest"
-        if name in fresh_steps():
-            _skip(report, progress, name, records)
-        else:
-            progress.start(name, "embedding texts" if opt.text_col else "reading input")
-            t0 = time.perf_counter()
-            ingested = _read_input(source, opt, source_name, progress)
-            if store is None:
-                store = Store.create(out)
-            seconds = time.perf_counter() - t0
-            with store.transaction():
-                store.replace_entities(ingested.entities, ingested.vectors, ingested.memberships)
-                store.set_meta({"kind": ingested.kind, "n_collections": ingested.n_collections,
-                                "dim": ingested.vectors.shape[1]
-                                if ingested.vectors is not None else ""})
-                store.record_step(name, steps[name][0], steps[name][1], seconds)
-            state["ingested"] = ingested
-            _done(report, progress, name, seconds)
-        n = store.entity_count()
-        steps = plan(opt, source_key, n)
-        fresh = fresh_steps()
-        name = "knn"
-        if name in fresh:
-            _skip(report, progress, name, records)
-        else:
-            progress.start(name, "neighbour graph")
-            t0 = time.perf_counter()
-            idx, sim, stats = _graph(store, state, opt, progress)
-            seconds = time.perf_counter() - t0
-            with store.transaction():
-                store.replace_knn(idx, sim)
-                store.set_meta({"graph_stats": json.dumps(stats, sort_keys=True)})
-                # Steps of another build read the old graph: drop them with it.
-                store.drop_derived(keep=[s for s in steps if s not in ("ingest", "knn")])
-                store.record_step(name, steps[name][0], steps[name][1], seconds)
-            state["knn"] = (idx, sim)
-            _done(report, progress, name, seconds)
-        for name, (params, key) in list(steps.items())[2:]:
-            if name in fresh:
-                _skip(report, progress, name, records)
-                continue
-            if "knn" not in state:
-                state["knn"] = store.knn(n)
-            idx, sim = state["knn"]
-            progress.start(name, name.replace(":", " "))
-            t0 = time.perf_counter()
-            write = _compute(name, idx, sim, store, state, opt, progress)
-            seconds = time.perf_counter() - t0
-            with store.transaction():
-                write()
-                store.record_step(name, params, key, seconds)
-            _done(report, progress, name, seconds)
-    finally:
-        if store is not None:
-            store.close()
-    return report
+def _knn_vectors(opt: BuildOptions, built: Built, progress: Progress) -> Graph:
+    from engine.knn import knn_vectors
+    idx, sim = knn_vectors(built.vectors(), opt.k, opt.metric, seed=opt.seed,
+                           progress=progress.update)
+    return Graph(idx, sim, _edge_stats(idx))
 
 
-def _skip(report: BuildReport, progress: Progress, name: str, records: dict) -> None:
-    report.cached.append(name)
-    progress.finish(name, records[name].seconds, cached=True)
-
-
-def _done(report: BuildReport, progress: Progress, name: str, seconds: float) -> None:
-    report.computed.append(name)
-    report.seconds[name] = seconds
-    progress.finish(name, seconds, cached=False)
-
-
-def _layout_metric(opt: BuildOptions) -> str:
-    if opt.kind == "vectors":
-        return opt.metric
-    if opt.graph == "context":  # similarities in [0, 1]
-        return "cosine"
-    return "cosine" if opt.measure in _BOUNDED else "dot"
-
-
-def _graph(store: Store, state: dict, opt: BuildOptions, progress: Progress):
-    ingested: Ingested | None = state.get("ingested")
-    if opt.kind == "vectors":
-        from engine.knn import knn_vectors
-        X = ingested.vectors if ingested is not None else store.vectors()
-        state["vectors"] = X
-        idx, sim = knn_vectors(X, opt.k, opt.metric, seed=opt.seed, progress=progress.update)
-        return idx, sim, _edge_stats(idx)
+def _knn_collections(opt: BuildOptions, built: Built, progress: Progress) -> Graph:
     from engine.cooccur import association, cooccurrence, top_k
-    if ingested is not None:
-        m = ingested.memberships
-        coll = _dense_codes(m.column("collection"))
-        ent = m.column("idx").to_numpy().astype(np.int32)
-        weight = m.column("weight").to_numpy().astype(np.float64)
-        n_coll = ingested.n_collections
-    else:
-        cols = store.memberships()
-        coll = cols["coll"].astype(np.int32)
-        ent = cols["idx"].astype(np.int32)
-        weight = cols["weight"].astype(np.float64)
-        n_coll = int(coll.max()) + 1 if len(coll) else 0
-    n = store.entity_count()
-    weighted = weight if opt.weight_col else None
-    C = cooccurrence(coll, ent, n, n_coll, weight=weighted)
-    S = association(C, n_coll, opt.measure)
+    m = built.memberships()
+    weighted = m.weight if opt.weight_col else None
+    C = cooccurrence(m.coll, m.ent, built.n, m.n_collections, weight=weighted)
+    S = association(C, m.n_collections, opt.measure)
     if opt.graph == "context":
         from engine.concepts import context_similarity, correlation_graph
         G = correlation_graph(S, opt.corr_k, opt.min_weight)
@@ -371,11 +323,18 @@ def _graph(store: Store, state: dict, opt: BuildOptions, progress: Progress):
                                       return_stats=True)
         idx, sim = top_k(S, opt.k)
         stats.update(_edge_stats(idx), graph="context")
-        return idx, sim, stats
+        return Graph(idx, sim, stats)
     idx, sim = top_k(S, opt.k, min_weight=opt.min_weight)
     off_diagonal = int(S.nnz - np.count_nonzero(S.diagonal()))
-    return idx, sim, {**_edge_stats(idx), "graph": "association",
-                      "association_entries": off_diagonal}
+    return Graph(idx, sim, {**_edge_stats(idx), "graph": "association",
+                            "association_entries": off_diagonal})
+
+
+def _write_knn(derived: list[str], store: Store, graph: Graph) -> None:
+    store.replace_knn(graph.idx, graph.sim)
+    store.set_meta({"graph_stats": json.dumps(graph.stats, sort_keys=True)})
+    # Steps of another build read the old graph: drop them with it.
+    store.drop_derived(keep=derived)
 
 
 def _edge_stats(idx: np.ndarray) -> dict:
@@ -392,30 +351,6 @@ def _dense_codes(column) -> np.ndarray:
     return encoded.indices.to_numpy().astype(np.int32)
 
 
-def _compute(name: str, idx, sim, store: Store, state: dict, opt: BuildOptions,
-             progress: Progress) -> Callable[[], None]:
-    """Run one post-graph step; returns the function that writes its rows."""
-    n = len(idx)
-    if name.startswith("layout:"):
-        layout = name.split(":", 1)[1]
-        from engine import layout as layouts
-        metric = _layout_metric(opt)
-        if layout == "umap":
-            xy = layouts.umap_layout(idx, sim, metric, seed=opt.seed, progress=progress.update)
-        else:
-            xy = layouts.mde_umap_layout(idx, sim, metric, seed=opt.seed)
-        return lambda: store.replace_layout(layout, xy)
-    if name == "merge_tree":
-        from engine.clusters import merge_tree
-        a, b, s = merge_tree(n, idx, sim)
-        return lambda: store.replace_merge_tree(a, b, s)
-    if name.startswith("communities:"):
-        method = name.split(":", 1)[1]
-        labels, strength = _communities(method, idx, sim, store, state, opt)
-        return lambda: store.replace_communities(method, labels, strength)
-    raise InputError(f"unknown build step '{name}'")
-
-
 def knn_graph_matrix(idx: np.ndarray, sim: np.ndarray):
     """The kNN graph as a symmetric CSR of positive weights (max of the two directions)."""
     import scipy.sparse as sp
@@ -426,19 +361,62 @@ def knn_graph_matrix(idx: np.ndarray, sim: np.ndarray):
     return G.maximum(G.T).tocsr()
 
 
-def _communities(method: str, idx, sim, store: Store, state: dict, opt: BuildOptions):
+# ---- steps that read the graph ----------------------------------------------------------
+
+def _layout_metric(opt: BuildOptions) -> str:
+    if opt.kind == "vectors":
+        return opt.metric
+    if opt.graph == "context":  # similarities in [0, 1]
+        return "cosine"
+    return "cosine" if opt.measure in _BOUNDED else "dot"
+
+
+def _layout(opt: BuildOptions, name: str, built: Built, progress: Progress) -> np.ndarray:
+    from engine import layout as layouts
+    idx, sim = built.knn()
+    if name == "umap":
+        return layouts.umap_layout(idx, sim, _layout_metric(opt), seed=opt.seed,
+                                   progress=progress.update)
+    return layouts.mde_umap_layout(idx, sim, _layout_metric(opt), seed=opt.seed)
+
+
+def _write_layout(name: str, store: Store, xy: np.ndarray) -> None:
+    store.replace_layout(name, xy)
+
+
+def _merge_tree(built: Built, progress: Progress):
+    from engine.clusters import merge_tree
+    idx, sim = built.knn()
+    return merge_tree(len(idx), idx, sim)
+
+
+def _write_merge_tree(store: Store, tree) -> None:
+    store.replace_merge_tree(*tree)
+
+
+def _label_propagation(opt: BuildOptions, built: Built, progress: Progress):
     from engine import communities
-    if method == "label-propagation":
-        return communities.label_propagation(knn_graph_matrix(idx, sim), seed=opt.seed), None
-    if method == "slpa":
-        return communities.slpa(knn_graph_matrix(idx, sim), seed=opt.seed)
-    if method == "kmeans":
-        X = state.get("vectors")
-        if X is None:
-            X = store.vectors()
-        if X is None:
-            raise InputError("kmeans needs vectors; collections have none")
-        # cosine compares directions: cluster the unit vectors
-        return communities.kmeans(X, opt.kmeans_k, seed=opt.seed,
-                                  normalize=opt.metric == "cosine"), None
-    raise InputError(f"unknown community method '{method}' (use {', '.join(COMMUNITIES)})")
+    return communities.label_propagation(knn_graph_matrix(*built.knn()), seed=opt.seed), None
+
+
+def _slpa(opt: BuildOptions, built: Built, progress: Progress):
+    from engine import communities
+    return communities.slpa(knn_graph_matrix(*built.knn()), seed=opt.seed)
+
+
+def _kmeans(opt: BuildOptions, built: Built, progress: Progress):
+    from engine import communities
+    X = built.vectors()
+    if X is None:
+        raise InputError("kmeans needs vectors; collections have none")
+    # cosine compares directions: cluster the unit vectors
+    return communities.kmeans(X, opt.kmeans_k, seed=opt.seed,
+                              normalize=opt.metric == "cosine"), None
+
+
+_COMMUNITIES = {"label-propagation": _label_propagation, "slpa": _slpa, "kmeans": _kmeans}
+
+
+def _write_communities(method: str, store: Store, result) -> None:
+    labels, strength = result
+    store.replace_communities(method, labels, strength)

@@ -7,6 +7,7 @@ import pytest
 from engine import pipeline
 from engine.dataset import Dataset, group_labels
 from engine.errors import InputError, NoMatch
+from engine.ingest import file_key
 from engine.pipeline import BuildOptions, build, plan, step_key
 from engine.store import Store
 from sample_data.fixtures import vectors_table
@@ -16,9 +17,9 @@ def test_keys_chain_through_steps():
     a = plan(BuildOptions(k=5), "src")
     b = plan(BuildOptions(k=6), "src")
     assert a["ingest"] == b["ingest"]
-    assert a["knn"][1] != b["knn"][1]
-    assert a["layout:umap"][1] != b["layout:umap"][1]  # downstream of a changed step
-    assert plan(BuildOptions(k=5), "other")["knn"][1] != a["knn"][1]
+    assert a["knn"].key != b["knn"].key
+    assert a["layout:umap"].key != b["layout:umap"].key  # downstream of a changed step
+    assert plan(BuildOptions(k=5), "other")["knn"].key != a["knn"].key
     assert step_key({"x": 1}, ["a"]) == step_key({"x": 1}, ["a"])
 
 
@@ -102,3 +103,58 @@ def test_store_is_read_only_for_readers(vectors_dataset):
     with pytest.raises(Exception):
         store.con.execute("DELETE FROM knn")
     store.close()
+
+
+def _rebuild(src, out, opt):
+    """Build, then check every planned step's stored row is the plan's (params and key)."""
+    report = build(src, out, opt)
+    with Dataset.open(out) as ds:
+        planned = plan(opt, file_key(src), ds.n)
+        assert set(planned) <= ds.valid
+        assert {name: (ds.steps[name].params, ds.steps[name].key) for name in planned} == {
+            name: (p.params, p.key) for name, p in planned.items()}
+    order = list(planned)
+    assert sorted(report.computed + report.cached, key=order.index) == order
+    return report
+
+
+def test_one_changed_parameter_recomputes_its_step_and_those_after(tmp_path, vectors_parquet):
+    out = tmp_path / "d.duckdb"
+    after_graph = ["layout:umap", "merge_tree", "communities:label-propagation"]
+    assert _rebuild(vectors_parquet, out, BuildOptions(k=4)).computed == [
+        "ingest", "knn", *after_graph]
+    assert _rebuild(vectors_parquet, out, BuildOptions(k=5)).computed == ["knn", *after_graph]
+    # 60 entities get an exact graph, which no seed changes
+    assert _rebuild(vectors_parquet, out, BuildOptions(k=5, seed=1)).computed == [
+        "layout:umap", "communities:label-propagation"]
+    slpa = _rebuild(vectors_parquet, out, BuildOptions(k=5, seed=1, communities=("slpa",)))
+    assert slpa.computed == ["communities:slpa"]
+    assert slpa.cached == ["ingest", "knn", "layout:umap", "merge_tree"]
+    assert _rebuild(vectors_parquet, out, BuildOptions(k=5, seed=1)).up_to_date
+    with Dataset.open(out) as ds:  # the other build's step stays while its graph does
+        assert ds.community_methods == ["label-propagation", "slpa"]
+    _rebuild(vectors_parquet, out, BuildOptions(k=6, seed=1))
+    with Dataset.open(out) as ds:  # a new graph drops the steps of builds that read the old
+        assert ds.community_methods == ["label-propagation"]
+        assert "communities:slpa" not in ds.steps
+
+
+def test_a_new_layout_computes_only_itself(tmp_path, vectors_parquet):
+    pytest.importorskip("pymde")
+    out = tmp_path / "d.duckdb"
+    _rebuild(vectors_parquet, out, BuildOptions(k=4))
+    report = _rebuild(vectors_parquet, out, BuildOptions(k=4, layouts=("umap", "mde-umap")))
+    assert report.computed == ["layout:mde-umap"]
+    with Dataset.open(out) as ds:
+        assert sorted(ds.layouts) == ["mde-umap", "umap"]
+
+
+def test_a_changed_measure_keeps_the_ingested_collections(tmp_path, baskets_csv):
+    out = tmp_path / "b.duckdb"
+    opt = dict(kind="collections", collection_col="basket", entity_col="product", k=5,
+               min_count=2)
+    _rebuild(baskets_csv, out, BuildOptions(**opt))
+    report = _rebuild(baskets_csv, out, BuildOptions(**opt, measure="ppmi"))
+    assert report.cached == ["ingest"]
+    assert report.computed == ["knn", "layout:umap", "merge_tree",
+                               "communities:label-propagation"]

@@ -1,0 +1,157 @@
+"""The steps a build request needs, their cache keys, and which stored steps still hold.
+
+A step's key hashes its params with the keys of the steps it reads (ingest reads the input,
+whose file key stands in), so a change anywhere reaches every step after it. The writer
+(engine.pipeline) plans its work with these; the reader (engine.dataset) checks a file's
+stored steps with them, so both agree on what a key means without the reader loading the
+build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+
+@dataclass
+class BuildOptions:
+    kind: str = "vectors"  # "vectors" | "collections"
+    # vectors
+    id_col: str | None = None
+    label_col: str | None = None
+    vector_col: str | None = None
+    weight_col: str | None = None
+    metric: str = "cosine"
+    table: str | None = None
+    labels_file: str | None = None
+    text_col: str | None = None  # embed this column with the packaged MiniLM model
+    # collections
+    collection_col: str | None = None
+    entity_col: str | None = None
+    meta_cols: tuple[str, ...] = ()
+    measure: str = "npmi"
+    min_count: int = 1
+    # "association": neighbours by the measure; "context": the concepts method's similarity
+    # of association neighbourhoods (engine.concepts), with these knobs
+    graph: str = "association"
+    min_weight: float | None = None
+    corr_k: int = 50
+    in_degree_cap: int | None = 1000
+    context_threshold: float = 0.1
+    # common
+    k: int = 15
+    layouts: tuple[str, ...] = ("umap",)
+    seed: int = 0
+    communities: tuple[str, ...] = ("label-propagation",)
+    kmeans_k: int | None = None  # None: chosen by silhouette over 2..20
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One step of a build as planned: what it reads, its params and its key."""
+
+    name: str
+    reads: tuple[str, ...]  # the steps whose output it reads; () for ingest, which reads input
+    params: dict
+    key: str
+
+
+def step_key(params: dict, inputs: list[str]) -> str:
+    text = json.dumps({"params": params, "inputs": inputs}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _planned(name: str, params: dict, reads: tuple[Planned, ...] = (),
+             source_key: str | None = None) -> Planned:
+    inputs = [r.key for r in reads] if reads else [source_key]
+    return Planned(name, tuple(r.name for r in reads), params, step_key(params, inputs))
+
+
+def _ingest_params(opt: BuildOptions) -> dict:
+    if opt.kind == "vectors":
+        params = {"kind": "vectors", "id": opt.id_col, "label": opt.label_col,
+                  "vector": opt.vector_col, "weight": opt.weight_col, "table": opt.table,
+                  "labels_file": opt.labels_file, "metric_checks": opt.metric}
+        if opt.text_col is not None:
+            from engine.text import model_key
+            params.update(text=opt.text_col, model=model_key())
+        return params
+    return {"kind": "collections", "collection": opt.collection_col, "entity": opt.entity_col,
+            "weight": opt.weight_col, "label": opt.label_col, "meta": list(opt.meta_cols),
+            "min_count": opt.min_count, "table": opt.table}
+
+
+def _graph_params(opt: BuildOptions, n: int | None) -> dict:
+    if opt.kind == "vectors":
+        params = {"k": opt.k, "metric": opt.metric}
+        from engine.knn import EXACT_MAX_N
+        if n is None or n > EXACT_MAX_N:  # only NN-descent depends on the seed
+            params["seed"] = opt.seed
+        return params
+    params = {"k": opt.k, "measure": opt.measure}
+    if opt.min_weight is not None:
+        params["min_weight"] = opt.min_weight
+    if opt.graph == "context":
+        params.update(graph="context", corr_k=opt.corr_k, in_degree_cap=opt.in_degree_cap,
+                      threshold=opt.context_threshold)
+    return params
+
+
+def _communities_params(opt: BuildOptions, method: str) -> dict:
+    params = {"method": method, "seed": opt.seed}
+    if method == "kmeans":
+        params["k"] = opt.kmeans_k
+    return params
+
+
+def plan_ingest(opt: BuildOptions, source_key: str) -> Planned:
+    return _planned("ingest", _ingest_params(opt), source_key=source_key)
+
+
+def plan_after_ingest(opt: BuildOptions, ingest: Planned, n: int | None) -> list[Planned]:
+    """The neighbour graph and the steps that read it, in build order.
+
+    `n`, the number of entities once known, keeps the seed out of an exact graph's key, so a
+    new seed recomputes only the layouts and communities of a small dataset.
+    """
+    graph = _planned("knn", _graph_params(opt, n), (ingest,))
+    return [graph, *_graph_chain(opt, graph)]
+
+
+def _graph_chain(opt: BuildOptions, graph: Planned) -> list[Planned]:
+    """Layouts, merge tree and communities of one neighbour graph."""
+    steps = [_planned(f"layout:{name}", {"layout": name, "seed": opt.seed}, (graph,))
+             for name in opt.layouts]
+    steps.append(_planned("merge_tree", {}, (graph,)))
+    steps += [_planned(f"communities:{m}", _communities_params(opt, m), (graph,))
+              for m in opt.communities]
+    return steps
+
+
+def plan(opt: BuildOptions, source_key: str, n: int | None = None) -> dict[str, Planned]:
+    """Every step of a build by name, in build order."""
+    ingest = plan_ingest(opt, source_key)
+    return {p.name: p for p in [ingest, *plan_after_ingest(opt, ingest, n)]}
+
+
+def upstream(name: str) -> str | None:
+    """The step a stored step read, from its name alone (a reader has no build options)."""
+    if name == "ingest":
+        return None
+    return "ingest" if name == "knn" else "knn"
+
+
+def valid_steps(records: dict) -> set[str]:
+    """Names of stored steps whose key still matches their params and the step they read."""
+    valid: set[str] = set()
+    if "ingest" in records:
+        valid.add("ingest")
+    for name in ["knn"] + sorted(n for n in records if n not in ("ingest", "knn")):
+        rec = records.get(name)
+        up = upstream(name)
+        if rec is None or up not in valid:
+            continue
+        if rec.key == step_key(rec.params, [records[up].key]):
+            valid.add(name)
+    return valid
