@@ -13,8 +13,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from engine.errors import InputError
+from engine.methods import MEASURES
 
-MEASURES = ("npmi", "ppmi", "jaccard", "conditional", "inverse-log")
 _CODES = {name: i for i, name in enumerate(MEASURES)}
 
 

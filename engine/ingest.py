@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.errors import InputError
+from engine.methods import METRICS
 from engine.store import open_source
 
-METRICS = ("cosine", "euclidean", "dot")
 RESERVED = ("idx", "id", "label", "weight")
 _LIST_TYPE = re.compile(r"\[\d*\]$")
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",

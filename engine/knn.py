@@ -13,8 +13,8 @@ import numpy as np
 from numba import njit, prange
 
 from engine.errors import InputError
+from engine.methods import METRICS
 
-METRICS = ("cosine", "euclidean", "dot")
 
 # Above this many vectors NN-descent beats exact search. Measured on 2 cores at d = 384 in
 # fresh processes, as a build runs: pynndescent compiles for ~30 s in every process (its
