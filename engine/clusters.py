@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
@@ -152,31 +152,56 @@ class ThresholdClusters:
         return labels, sizes
 
 
-class ClusterTable(NamedTuple):
-    """Clusters of at least min_size, largest first (ties: smallest label)."""
+@dataclass(frozen=True, eq=False)
+class Clusters:
+    """Clusters of at least min_size, largest first (ties: smallest label), from a label per
+    entity: one partition at a threshold or by a stored community method."""
 
+    threshold: float | None
+    method: str | None
+    labels: np.ndarray  # int per entity; negative where a method left an entity out
     order: np.ndarray  # int32 entity indices grouped by cluster, in listing order
     offsets: np.ndarray  # int64 (C + 1,): cluster c's members are order[offsets[c]:offsets[c+1]]
     ids: np.ndarray  # int32 (C,): the label value of each listed cluster
+    rank: np.ndarray  # int64 per label value: its listing position, -1 when not listed
     singletons: int  # clusters of exactly one entity (listed or not)
 
     @property
     def sizes(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    def __len__(self) -> int:
+        return len(self.ids)
+
     def members(self, c: int) -> np.ndarray:
         return self.order[self.offsets[c]:self.offsets[c + 1]]
 
+    def cluster_of(self, i: int) -> int | None:
+        """Listing position of entity i's cluster, None when it is not listed."""
+        lab = int(self.labels[i])
+        if lab < 0 or lab >= len(self.rank):
+            return None
+        c = int(self.rank[lab])
+        return c if c >= 0 else None
 
-def cluster_table(labels: np.ndarray, min_size: int = 2) -> ClusterTable:
+    def positions(self) -> np.ndarray:
+        """Listing position of each entity's cluster (int64), -1 when not listed."""
+        valid = self.labels >= 0
+        out = np.full(len(self.labels), -1, dtype=np.int64)
+        out[valid] = self.rank[self.labels[valid]]
+        return out
+
+
+def group(labels: np.ndarray, min_size: int = 2, *, threshold: float | None = None,
+          method: str | None = None) -> Clusters:
     """Group entities by label (negative = left out), in O(N) without sorting."""
-    labels = np.ascontiguousarray(labels)
+    labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise InputError("cluster labels must be a 1-D integer array")
-    labels = labels.astype(np.int64, copy=False)
-    nlab = int(labels.max()) + 1 if labels.size else 0
-    order, offsets, ids, singletons = _group(labels, max(nlab, 0), max(int(min_size), 1))
-    return ClusterTable(order, offsets, ids, int(singletons))
+    wide = np.ascontiguousarray(labels, dtype=np.int64)
+    nlab = int(wide.max()) + 1 if wide.size else 0
+    order, offsets, ids, rank, singletons = _group(wide, max(nlab, 0), max(int(min_size), 1))
+    return Clusters(threshold, method, labels, order, offsets, ids, rank, int(singletons))
 
 
 def renumber_by_size(labels: np.ndarray) -> np.ndarray:
@@ -408,4 +433,4 @@ def _group(labels, nlab, min_size):
         if c >= 0 and slot[c] >= 0:
             order[fill[slot[c]]] = v
             fill[slot[c]] += 1
-    return order, offsets, ids, singletons
+    return order, offsets, ids, slot, singletons
