@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from engine.errors import InputError
+from engine.kernels import find
 
 
 def merge_tree(n: int, idx: np.ndarray, sim: np.ndarray
@@ -53,14 +54,6 @@ def merge_tree(n: int, idx: np.ndarray, sim: np.ndarray
 
 
 @njit(cache=True)
-def _find(parent, x):
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]  # path halving
-        x = parent[x]
-    return x
-
-
-@njit(cache=True)
 def _kruskal(n, k, idx, w, order):
     parent = np.arange(n, dtype=np.int32)
     size = np.ones(n, dtype=np.int32)
@@ -71,8 +64,8 @@ def _kruskal(n, k, idx, w, order):
     for e in order:
         i = e // k
         j = idx[e]
-        ri = _find(parent, i)
-        rj = _find(parent, j)
+        ri = find(parent, i)
+        rj = find(parent, j)
         if ri == rj:
             continue
         if size[ri] < size[rj]:
@@ -263,8 +256,8 @@ def _union_components(n, a, b, m):
     # to miss in cache.
     parent = np.arange(n, dtype=np.int32)
     for e in range(m):
-        ra = _find(parent, a[e])
-        rb = _find(parent, b[e])
+        ra = find(parent, a[e])
+        rb = find(parent, b[e])
         if ra < rb:
             parent[rb] = ra
         elif rb < ra:
@@ -351,8 +344,8 @@ def _leaf_order(n, a, b, s):
     nxt = np.full(n, -1, np.int32)
     join = np.full(n, np.nan, np.float32)  # similarity of the junction after each leaf
     for e in range(len(a)):
-        ra = _find(parent, a[e])
-        rb = _find(parent, b[e])
+        ra = find(parent, a[e])
+        rb = find(parent, b[e])
         if ra == rb:
             continue
         if size[ra] < size[rb]:

@@ -19,8 +19,9 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from engine.cooccur import _push, top_k
+from engine.cooccur import top_k
 from engine.errors import InputError
+from engine.kernels import push
 
 DEFAULTS = {"corr_k": 50, "min_weight": None, "in_degree_cap": 1000, "threshold": 0.1,
             "k": 15}
@@ -98,7 +99,7 @@ def _context_kernel(p_indptr, p_indices, p_data, t_indptr, t_indices, t_data, hu
                 for q in range(h_indptr[b], h_indptr[b + 1]):  # shared hubs still count
                     s += min(hubval[h_indices[q]], h_data[q])
                 if s >= threshold:
-                    fill = _push(out_i[a], top_v, fill, k, b, s)
+                    fill = push(out_i[a], top_v, fill, k, b, s)
             for r in range(fill):
                 out_v[a, r] = top_v[r]
             for p in range(p_indptr[a], p_indptr[a + 1]):

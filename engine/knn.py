@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from engine.errors import InputError
+from engine.kernels import push
 from engine.methods import METRICS
 
 
@@ -126,18 +127,8 @@ def _top_k(S, self_ids, out_idx, out_val):
         vals = out_val[r]
         filled = 0
         for j in range(S.shape[1]):
-            v = S[r, j]
-            if j == me or (filled == k and not v > vals[k - 1]):
-                continue
-            pos = filled if filled < k else k - 1
-            while pos > 0 and vals[pos - 1] < v:
-                vals[pos] = vals[pos - 1]
-                ids[pos] = ids[pos - 1]
-                pos -= 1
-            vals[pos] = v
-            ids[pos] = j
-            if filled < k:
-                filled += 1
+            if j != me:
+                filled = push(ids, vals, filled, k, j, S[r, j])
 
 
 def _refine(X: np.ndarray, rows: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
