@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from engine.errors import InputError
 from engine.kernels import push
+from engine.knngraph import KnnGraph
 from engine.methods import MEASURES
 
 _CODES = {name: i for i, name in enumerate(MEASURES)}
@@ -254,8 +255,8 @@ def _top_k(indptr, indices, data, k, lo, strict, out_i, out_v):
             out_v[a, r] = top_v[r]
 
 
-def top_k(S, k: int, *, min_weight: float | None = None):
-    """Each row's k largest entries → (idx (N, k) int32, sim (N, k) float32).
+def top_k(S, k: int, *, min_weight: float | None = None) -> KnnGraph:
+    """Each row's k largest entries → KnnGraph (idx (N, k) int32, sim (N, k) float32).
 
     Kept: off-diagonal entries > 0 (min_weight=None) or ≥ min_weight. Rows are sorted by
     value descending, ties broken by the smaller column index, and padded with idx −1 /
@@ -271,4 +272,4 @@ def top_k(S, k: int, *, min_weight: float | None = None):
     sim = np.full((n, k), np.nan, dtype=np.float32)
     lo, strict = (0.0, True) if min_weight is None else (float(min_weight), False)
     _top_k(S.indptr, S.indices, S.data, k, lo, strict, idx, sim)
-    return idx, sim
+    return KnnGraph(idx, sim)

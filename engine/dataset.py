@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.errors import InputError, NoMatch
+from engine.knngraph import KnnGraph
 from engine.pipeline import valid_steps
 from engine.store import Store
 
@@ -138,13 +139,13 @@ class Dataset:
     # ---- neighbour graph -------------------------------------------------------------------
 
     @cached_property
-    def _knn(self) -> tuple[np.ndarray, np.ndarray]:
+    def _knn(self) -> KnnGraph:
         self._require("knn", "neighbour graph")
         with self._lock:
             return self._store.knn(self.n)
 
     @property
-    def knn(self) -> tuple[np.ndarray, np.ndarray]:
+    def knn(self) -> KnnGraph:
         return self._knn
 
     @property

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from engine import __version__
 from engine.errors import InputError
+from engine.knngraph import KnnGraph
 
 SCHEMA_VERSION = 1
 
@@ -214,7 +215,7 @@ class Store:
             yield {name: batch.column(i).to_numpy(zero_copy_only=False)
                    for i, name in enumerate(batch.schema.names)}
 
-    def knn(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def knn(self, n: int) -> KnnGraph:
         """The stored graph as padded (n, k) arrays (idx -1 / sim NaN where a row is short)."""
         k = int(self.scalar("SELECT coalesce(max(rank), 0) FROM knn"))
         idx = np.full((n, k), -1, dtype=np.int32)
@@ -224,7 +225,7 @@ class Store:
             col = cols["rank"].astype(np.int64) - 1
             idx[row, col] = cols["dst"]
             sim[row, col] = cols["sim"]
-        return idx, sim
+        return KnnGraph(idx, sim)
 
     def layout_names(self) -> list[str]:
         return [r[0] for r in self.con.execute(

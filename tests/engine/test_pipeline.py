@@ -7,6 +7,7 @@ import pytest
 from engine import pipeline
 from engine.dataset import Dataset
 from engine.errors import InputError, NoMatch
+from engine.knngraph import KnnGraph
 from engine.pipeline import BuildOptions, build, plan, step_key
 from engine.store import Store
 from sample_data.fixtures import vectors_table
@@ -103,6 +104,13 @@ def test_clusters_by_method_and_threshold_are_one_listing(vectors_dataset):
         assert all(at_t.cluster_of(i) == c for c in range(len(at_t)) for i in at_t.members(c))
         with pytest.raises(InputError, match="either a threshold or a method"):
             ds.clusters()
+
+
+def test_stored_graph_is_a_knn_graph(vectors_dataset):
+    with Dataset.open(vectors_dataset) as ds:
+        graph = ds.knn
+        assert isinstance(graph, KnnGraph) and (graph.n, graph.k) == (ds.n, ds.k)
+        assert graph.to_csr().nnz == int((graph.idx >= 0).sum())
 
 
 def test_store_is_read_only_for_readers(vectors_dataset):
