@@ -45,6 +45,10 @@ def file_key(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def _is_npy(source) -> bool:
+    return isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npy"
+
+
 def _require(columns: list[str], name: str | None, what: str, source: str) -> None:
     if name is not None and name not in columns:
         raise InputError(f"{source}: no {what} column '{name}' (columns: {', '.join(columns)})")
@@ -84,7 +88,7 @@ def read_vectors(source, *, id_col: str | None = None, label_col: str | None = N
     """Vectors from a file (parquet/CSV/JSONL/.npy/DuckDB table) or an in-memory frame."""
     if metric not in METRICS:
         raise InputError(f"unknown metric '{metric}' (use {', '.join(METRICS)})")
-    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npy":
+    if _is_npy(source):
         return _read_npy(str(source), labels_file, metric)
     with open_source(source, table=table, name=name) as src:
         display = src.name
@@ -168,7 +172,7 @@ def read_texts(source, *, text_col: str, id_col: str | None = None,
     """
     from engine import text as text_model
     text_model.require_text()
-    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npy":
+    if _is_npy(source):
         raise InputError(f"{source}: a .npy file holds vectors, not texts")
     with open_source(source, table=table, name=name) as src:
         display = src.name
@@ -278,7 +282,7 @@ def read_collections(source, *, collection_col: str | None = None, entity_col: s
     """Rows of (collection, entity[, weight]) → entities seen in ≥ min_count collections."""
     if min_count < 1:
         raise InputError(f"--min-count must be at least 1 (got {min_count})")
-    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npy":
+    if _is_npy(source):
         raise InputError(f"{source}: a .npy file holds vectors, not collections")
     with open_source(source, table=table, name=name) as src:
         display = src.name
