@@ -166,13 +166,9 @@ class Dataset:
         """An id, else an exact label (any case), else the best fuzzy label match."""
         q = str(query)
         with self._lock:
-            hit = self._store.scalar("SELECT idx FROM entities WHERE id = ?", [q])
-            if hit is None:
-                hit = self._store.scalar(
-                    "SELECT idx FROM entities WHERE lower(label) = lower(?) ORDER BY idx "
-                    "LIMIT 1", [q])
+            hit = self._store.find_entity(q)
         if hit is not None:
-            return int(hit)
+            return hit
         idx, _ = self.search_index().search(q, limit=1)
         if len(idx) == 0:
             raise NoMatch(f"no entity matches '{q}'")
@@ -296,21 +292,15 @@ class Dataset:
         from engine.store import export_rows
         with self._lock:
             if table == "entities":
-                self._store.export("SELECT * FROM entities ORDER BY idx", out, fmt)
+                self._store.export_table("entities", out, fmt)
             elif table == "knn":
                 self._require("knn", "neighbour graph")
-                self._store.export(
-                    "SELECT k.src, s.id AS src_id, k.rank, k.dst, d.id AS dst_id, k.sim "
-                    "FROM knn k JOIN entities s ON s.idx = k.src JOIN entities d ON d.idx = k.dst "
-                    "ORDER BY k.src, k.rank", out, fmt)
+                self._store.export_table("knn", out, fmt)
             elif table == "layout":
                 name = layout or (self.layouts[0] if self.layouts else None)
                 if name is None or name not in self.layouts:
                     raise InputError(f"{self.path} has no layout '{name}'")
-                self._store.export(
-                    "SELECT l.idx, e.id, e.label, l.x, l.y FROM layout l "
-                    f"JOIN entities e ON e.idx = l.idx WHERE l.name = '{name}' ORDER BY l.idx",
-                    out, fmt)
+                self._store.export_table("layout", out, fmt, layout=name)
             elif table != "clusters":
                 raise InputError(f"unknown table '{table}' (use entities, knn, layout, clusters)")
         if table == "clusters":

@@ -368,6 +368,31 @@ class Store:
         self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows_in")
         self.con.unregister("_rows_in")
 
+    def find_entity(self, query: str) -> int | None:
+        """The entity whose id is query, else the first whose label is query in any case."""
+        hit = self.scalar("SELECT idx FROM entities WHERE id = ?", [query])
+        if hit is None:
+            hit = self.scalar("SELECT idx FROM entities WHERE lower(label) = lower(?) "
+                              "ORDER BY idx LIMIT 1", [query])
+        return None if hit is None else int(hit)
+
+    def export_table(self, table: str, out: str, fmt: str, *, layout: str | None = None
+                     ) -> None:
+        """Write a stored table to a file: entities, knn (with both ids), or one layout."""
+        if table == "entities":
+            sql = "SELECT * FROM entities ORDER BY idx"
+        elif table == "knn":
+            sql = ("SELECT k.src, s.id AS src_id, k.rank, k.dst, d.id AS dst_id, k.sim "
+                   "FROM knn k JOIN entities s ON s.idx = k.src "
+                   "JOIN entities d ON d.idx = k.dst ORDER BY k.src, k.rank")
+        elif table == "layout":
+            sql = ("SELECT l.idx, e.id, e.label, l.x, l.y FROM layout l "
+                   "JOIN entities e ON e.idx = l.idx "
+                   f"WHERE l.name = '{_literal(str(layout))}' ORDER BY l.idx")
+        else:
+            raise InputError(f"unknown table '{table}'")
+        self.export(sql, out, fmt)
+
     def export(self, sql: str, out: str, fmt: str) -> None:
         """Write a query's rows to a file with DuckDB's COPY (csv, parquet, jsonl)."""
         option = {"csv": "FORMAT csv, HEADER", "parquet": "FORMAT parquet",
