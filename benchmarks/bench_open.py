@@ -4,10 +4,10 @@
     .venv/bin/python benchmarks/bench_open.py --n 100000
 
 Prints one JSON document. Data: `--n` entities whose kNN graph (k = 15, exact, scipy cKDTree)
-comes from 3-D Gaussian blobs (as in bench_threshold.py), the first two coordinates as the
-layout, the merge tree and label propagation communities from the engine, labels like
-"entity 123456 tal" and one metadata column; written straight into a dataset file with the
-engine's store, as a build would leave it.
+comes from 3-D Gaussian blobs (benchmarks/synthetic.py), a random layout smoothed over
+each point's neighbours, the merge tree and label propagation communities from the engine,
+labels like "entity 123456 tal" and one metadata column; written straight into a dataset
+file with the engine's store, as a build would leave it.
 
 Each side runs in a fresh Python process on a headless 200×60 terminal, timed from the
 process's start (imports included) to the first frame that shows the points (the first time
@@ -28,7 +28,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -41,46 +40,8 @@ def build_file(path: str, n: int, seed: int) -> float:
     """Write an n-entity dataset with every step valid; returns the seconds it took."""
     sys.path.insert(0, ROOT)
     sys.path.insert(0, HERE)
-    import pyarrow as pa
-
-    from bench_threshold import synthetic_knn
-    from engine.clusters import merge_tree
-    from engine.communities import label_propagation
-    from engine.pipeline import BuildOptions, knn_graph_matrix, plan
-    from engine.store import Store
-
-    t0 = time.perf_counter()
-    idx, sim = synthetic_knn(n, 15, seed)
-    rng = np.random.default_rng(seed)
-    xy = rng.normal(size=(n, 2)).astype(np.float32)
-    # a layout that keeps the neighbourhoods: the mean of each point's neighbours' noise
-    xy = (xy + xy[idx].mean(axis=1)) / 2
-    a, b, s = merge_tree(n, idx, sim)
-    communities = label_propagation(knn_graph_matrix(idx, sim), seed=seed)
-    syllables = np.array(["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo"])
-    words = np.char.add(np.char.add(syllables[rng.integers(8, size=n)],
-                                    syllables[rng.integers(8, size=n)]),
-                        syllables[rng.integers(8, size=n)])
-    ids = np.char.mod("%d", np.arange(n))
-    labels = np.char.add(np.char.add("entity ", ids), np.char.add(" ", words))
-    entities = pa.table({"idx": np.arange(n, dtype=np.int32), "id": ids.astype(object),
-                         "label": labels.astype(object), "weight": np.ones(n),
-                         "shelf": syllables[rng.integers(8, size=n)].astype(object)})
-    opt = BuildOptions(kind="vectors", k=15, layouts=("umap",),
-                       communities=("label-propagation",))
-    steps = plan(opt, "bench_open", n)
-    store = Store.create(path)
-    with store.transaction():
-        store.replace_entities(entities, None, None)
-        store.set_meta({"kind": "vectors", "dim": "", "n_collections": 0})
-        store.replace_knn(idx, sim)
-        store.replace_layout("umap", xy)
-        store.replace_merge_tree(a, b, s)
-        store.replace_communities("label-propagation", communities)
-        for step in steps.values():
-            store.record_step(step.name, step.params, step.key, 0.0)
-    store.close()
-    return time.perf_counter() - t0
+    from synthetic import write_dataset
+    return write_dataset(path, n, seed)
 
 
 # Each child starts its clock first thing, before any import.

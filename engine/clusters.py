@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
 from engine.errors import InputError
+from engine.kernels import find
 
 
 def merge_tree(n: int, idx: np.ndarray, sim: np.ndarray
@@ -53,14 +54,6 @@ def merge_tree(n: int, idx: np.ndarray, sim: np.ndarray
 
 
 @njit(cache=True)
-def _find(parent, x):
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]  # path halving
-        x = parent[x]
-    return x
-
-
-@njit(cache=True)
 def _kruskal(n, k, idx, w, order):
     parent = np.arange(n, dtype=np.int32)
     size = np.ones(n, dtype=np.int32)
@@ -71,8 +64,8 @@ def _kruskal(n, k, idx, w, order):
     for e in order:
         i = e // k
         j = idx[e]
-        ri = _find(parent, i)
-        rj = _find(parent, j)
+        ri = find(parent, i)
+        rj = find(parent, j)
         if ri == rj:
             continue
         if size[ri] < size[rj]:
@@ -152,31 +145,56 @@ class ThresholdClusters:
         return labels, sizes
 
 
-class ClusterTable(NamedTuple):
-    """Clusters of at least min_size, largest first (ties: smallest label)."""
+@dataclass(frozen=True, eq=False)
+class Clusters:
+    """Clusters of at least min_size, largest first (ties: smallest label), from a label per
+    entity: one partition at a threshold or by a stored community method."""
 
+    threshold: float | None
+    method: str | None
+    labels: np.ndarray  # int per entity; negative where a method left an entity out
     order: np.ndarray  # int32 entity indices grouped by cluster, in listing order
     offsets: np.ndarray  # int64 (C + 1,): cluster c's members are order[offsets[c]:offsets[c+1]]
     ids: np.ndarray  # int32 (C,): the label value of each listed cluster
+    rank: np.ndarray  # int64 per label value: its listing position, -1 when not listed
     singletons: int  # clusters of exactly one entity (listed or not)
 
     @property
     def sizes(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    def __len__(self) -> int:
+        return len(self.ids)
+
     def members(self, c: int) -> np.ndarray:
         return self.order[self.offsets[c]:self.offsets[c + 1]]
 
+    def cluster_of(self, i: int) -> int | None:
+        """Listing position of entity i's cluster, None when it is not listed."""
+        lab = int(self.labels[i])
+        if lab < 0 or lab >= len(self.rank):
+            return None
+        c = int(self.rank[lab])
+        return c if c >= 0 else None
 
-def cluster_table(labels: np.ndarray, min_size: int = 2) -> ClusterTable:
+    def positions(self) -> np.ndarray:
+        """Listing position of each entity's cluster (int64), -1 when not listed."""
+        valid = self.labels >= 0
+        out = np.full(len(self.labels), -1, dtype=np.int64)
+        out[valid] = self.rank[self.labels[valid]]
+        return out
+
+
+def group(labels: np.ndarray, min_size: int = 2, *, threshold: float | None = None,
+          method: str | None = None) -> Clusters:
     """Group entities by label (negative = left out), in O(N) without sorting."""
-    labels = np.ascontiguousarray(labels)
+    labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise InputError("cluster labels must be a 1-D integer array")
-    labels = labels.astype(np.int64, copy=False)
-    nlab = int(labels.max()) + 1 if labels.size else 0
-    order, offsets, ids, singletons = _group(labels, max(nlab, 0), max(int(min_size), 1))
-    return ClusterTable(order, offsets, ids, int(singletons))
+    wide = np.ascontiguousarray(labels, dtype=np.int64)
+    nlab = int(wide.max()) + 1 if wide.size else 0
+    order, offsets, ids, rank, singletons = _group(wide, max(nlab, 0), max(int(min_size), 1))
+    return Clusters(threshold, method, labels, order, offsets, ids, rank, int(singletons))
 
 
 def renumber_by_size(labels: np.ndarray) -> np.ndarray:
@@ -238,8 +256,8 @@ def _union_components(n, a, b, m):
     # to miss in cache.
     parent = np.arange(n, dtype=np.int32)
     for e in range(m):
-        ra = _find(parent, a[e])
-        rb = _find(parent, b[e])
+        ra = find(parent, a[e])
+        rb = find(parent, b[e])
         if ra < rb:
             parent[rb] = ra
         elif rb < ra:
@@ -326,8 +344,8 @@ def _leaf_order(n, a, b, s):
     nxt = np.full(n, -1, np.int32)
     join = np.full(n, np.nan, np.float32)  # similarity of the junction after each leaf
     for e in range(len(a)):
-        ra = _find(parent, a[e])
-        rb = _find(parent, b[e])
+        ra = find(parent, a[e])
+        rb = find(parent, b[e])
         if ra == rb:
             continue
         if size[ra] < size[rb]:
@@ -408,4 +426,4 @@ def _group(labels, nlab, min_size):
         if c >= 0 and slot[c] >= 0:
             order[fill[slot[c]]] = v
             fill[slot[c]] += 1
-    return order, offsets, ids, singletons
+    return order, offsets, ids, slot, singletons

@@ -15,6 +15,7 @@ from numba import njit
 
 from engine.clusters import renumber_by_size
 from engine.errors import InputError
+from engine.kernels import heaviest, next_random, tally
 
 KMEANS_SAMPLE = 5000  # rows used to choose k by silhouette and to seed the full fit
 BLOCK_ROWS = 16384  # rows per block of the point-to-centre distance matrix
@@ -45,17 +46,6 @@ def label_propagation(graph, *, seed: int = 0, max_iter: int = 100) -> np.ndarra
 
 
 @njit(cache=True)
-def _next(state):
-    """splitmix64 step: (new state, 53-bit uniform in [0, 1))."""
-    state = state + np.uint64(0x9E3779B97F4A7C15)  # wraps modulo 2**64
-    z = state
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return state, np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-@njit(cache=True)
 def _lpa_sweep(indptr, indices, data, order, salt, labels, acc, touched):
     state = np.uint64(salt)
     changed = 0
@@ -66,27 +56,11 @@ def _lpa_sweep(indptr, indices, data, order, salt, labels, acc, touched):
             w = data[p]
             if u == v or not w > 0:
                 continue
-            lab = labels[u]
-            if acc[lab] == 0.0:
-                touched[cnt] = lab
-                cnt += 1
-            acc[lab] += w
+            cnt = tally(acc, touched, cnt, labels[u], w)
         if cnt == 0:
             continue
         cur = labels[v]
-        best = -1
-        top = -1.0
-        ties = 0
-        for q in range(cnt):
-            lab = touched[q]
-            x = acc[lab]
-            if x > top:
-                best, top, ties = lab, x, 1
-            elif x == top:
-                ties += 1  # reservoir: each tied label kept with probability 1/ties
-                state, r = _next(state)
-                if r * ties < 1.0:
-                    best = lab
+        best, top, state = heaviest(acc, touched, cnt, state)
         if acc[cur] == top:
             best = cur
         for q in range(cnt):
@@ -143,29 +117,15 @@ def _slpa_sweep(indptr, indices, data, order, salt, memory, length, acc, touched
             w = data[p]
             if u == v or not w > 0:
                 continue
-            state, x = _next(state)
-            lab = memory[u, int(x * length[u])]  # uniform over memory = frequency-weighted
-            if acc[lab] == 0.0:
-                touched[cnt] = lab
-                cnt += 1
-            acc[lab] += w
+            state, x = next_random(state)
+            # uniform over the memory = in proportion to how often a label is there
+            cnt = tally(acc, touched, cnt, memory[u, int(x * length[u])], w)
         if cnt == 0:
             heard = memory[v, 0]  # nobody speaks to an isolated entity: it keeps its own
         else:
-            heard = -1
-            top = -1.0
-            ties = 0
+            heard, _, state = heaviest(acc, touched, cnt, state)
             for q in range(cnt):
-                lab = touched[q]
-                x = acc[lab]
-                if x > top:
-                    heard, top, ties = lab, x, 1
-                elif x == top:
-                    ties += 1
-                    state, y = _next(state)
-                    if y * ties < 1.0:
-                        heard = lab
-                acc[lab] = 0.0
+                acc[touched[q]] = 0.0
         memory[v, length[v]] = heard
         length[v] += 1
 

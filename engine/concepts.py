@@ -19,8 +19,10 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from engine.cooccur import _push, top_k
+from engine.cooccur import top_k
 from engine.errors import InputError
+from engine.kernels import push
+from engine.knngraph import KnnGraph
 
 DEFAULTS = {"corr_k": 50, "min_weight": None, "in_degree_cap": 1000, "threshold": 0.1,
             "k": 15}
@@ -32,14 +34,7 @@ def correlation_graph(S, k: int = DEFAULTS["corr_k"],
 
     Weights must be positive to act as context mass, so entries ≤ 0 are never kept.
     """
-    idx, sim = top_k(S, k, min_weight=min_weight)
-    keep = (idx >= 0) & (sim > 0)
-    n = idx.shape[0]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(keep.sum(axis=1), out=indptr[1:])
-    G = sp.csr_matrix((sim[keep], idx[keep], indptr), shape=(n, n))
-    G.sort_indices()
-    return G
+    return top_k(S, k, min_weight=min_weight).to_csr(positive=True)
 
 
 def context_vectors(G) -> sp.csr_matrix:
@@ -98,7 +93,7 @@ def _context_kernel(p_indptr, p_indices, p_data, t_indptr, t_indices, t_data, hu
                 for q in range(h_indptr[b], h_indptr[b + 1]):  # shared hubs still count
                     s += min(hubval[h_indices[q]], h_data[q])
                 if s >= threshold:
-                    fill = _push(out_i[a], top_v, fill, k, b, s)
+                    fill = push(out_i[a], top_v, fill, k, b, s)
             for r in range(fill):
                 out_v[a, r] = top_v[r]
             for p in range(p_indptr[a], p_indptr[a + 1]):
@@ -153,9 +148,7 @@ def context_similarity(G, *, in_degree_cap: int | None = DEFAULTS["in_degree_cap
     _context_kernel(P.indptr, P.indices, P.data, T.indptr, T.indices, T.data, hub,
                     H.indptr, H.indices, H.data, float(threshold), k, n_chunks, idx, sim,
                     n_cand)
-    keep = idx >= 0
-    rows = np.broadcast_to(np.arange(n, dtype=np.int32)[:, None], idx.shape)[keep]
-    A = sp.csr_matrix((sim[keep], (rows, idx[keep])), shape=(n, n))
+    A = KnnGraph(idx, sim).to_csr()
     # sim(a, b) and sim(b, a) add the same terms in different orders: take one value.
     out = A.minimum(A.T) if mutual else A.maximum(A.T)
     out = sp.csr_matrix(out)

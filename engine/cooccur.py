@@ -13,8 +13,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from engine.errors import InputError
+from engine.kernels import push
+from engine.knngraph import KnnGraph
+from engine.methods import MEASURES
 
-MEASURES = ("npmi", "ppmi", "jaccard", "conditional", "inverse-log")
 _CODES = {name: i for i, name in enumerate(MEASURES)}
 
 
@@ -237,26 +239,6 @@ def association(C, n_collections: int, measure: str = "npmi") -> sp.csr_matrix:
 # --------------------------------------------------------------------------- top-k
 
 
-@numba.njit(cache=True, inline="always")
-def _push(top_i, top_v, fill, k, j, v):
-    """Insert (j, v) into a row's best list: value descending, ties by smaller index."""
-    if fill == k:
-        last_v, last_i = top_v[k - 1], top_i[k - 1]
-        if v < last_v or (v == last_v and j > last_i):
-            return fill
-        pos = k - 1
-    else:
-        pos = fill
-        fill += 1
-    while pos > 0 and (top_v[pos - 1] < v or (top_v[pos - 1] == v and top_i[pos - 1] > j)):
-        top_v[pos] = top_v[pos - 1]
-        top_i[pos] = top_i[pos - 1]
-        pos -= 1
-    top_v[pos] = v
-    top_i[pos] = j
-    return fill
-
-
 @numba.njit(cache=True)
 def _top_k(indptr, indices, data, k, lo, strict, out_i, out_v):
     for a in range(len(indptr) - 1):
@@ -268,13 +250,13 @@ def _top_k(indptr, indices, data, k, lo, strict, out_i, out_v):
             v = float(data[p])
             if j == a or np.isnan(v) or v < lo or (strict and v == lo):
                 continue
-            fill = _push(top_i, top_v, fill, k, j, v)
+            fill = push(top_i, top_v, fill, k, j, v)
         for r in range(fill):
             out_v[a, r] = top_v[r]
 
 
-def top_k(S, k: int, *, min_weight: float | None = None):
-    """Each row's k largest entries → (idx (N, k) int32, sim (N, k) float32).
+def top_k(S, k: int, *, min_weight: float | None = None) -> KnnGraph:
+    """Each row's k largest entries → KnnGraph (idx (N, k) int32, sim (N, k) float32).
 
     Kept: off-diagonal entries > 0 (min_weight=None) or ≥ min_weight. Rows are sorted by
     value descending, ties broken by the smaller column index, and padded with idx −1 /
@@ -290,4 +272,4 @@ def top_k(S, k: int, *, min_weight: float | None = None):
     sim = np.full((n, k), np.nan, dtype=np.float32)
     lo, strict = (0.0, True) if min_weight is None else (float(min_weight), False)
     _top_k(S.indptr, S.indices, S.data, k, lo, strict, idx, sim)
-    return idx, sim
+    return KnnGraph(idx, sim)

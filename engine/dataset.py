@@ -15,12 +15,17 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.errors import InputError, NoMatch
+from engine.knngraph import KnnGraph
 from engine.steps import valid_steps
 from engine.store import Store
+
+if TYPE_CHECKING:  # engine.clusters loads numba: imported when clusters are first asked for
+    from engine.clusters import Clusters
 
 
 @dataclass
@@ -37,29 +42,6 @@ class Neighbors:
                 for r, (i, s) in enumerate(zip(self.idx, self.sim.astype(np.float32)))]
 
 
-@dataclass
-class Clusters:
-    """Cluster ids per entity (0 = largest) and the clusters of at least min_size, largest first."""
-
-    threshold: float | None
-    method: str | None
-    labels: np.ndarray  # int32 per entity; -1 where a method left an entity out
-    order: np.ndarray  # entity indices grouped by cluster, clusters largest first
-    offsets: np.ndarray  # cluster c's members are order[offsets[c]:offsets[c+1]]
-    cluster_ids: np.ndarray  # the label value of each listed cluster
-    singletons: int
-
-    @property
-    def sizes(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    def members(self, c: int) -> np.ndarray:
-        return self.order[self.offsets[c]:self.offsets[c + 1]]
-
-    def __len__(self) -> int:
-        return len(self.cluster_ids)
-
-
 def _strings(column, chunk: int = 1 << 16) -> np.ndarray:
     """A text column as a numpy StringDType array: UTF-8 kept compactly, ~40 bytes a label
     instead of ~100 for an array of Python str objects (300 MB against 90 at 1M ids and
@@ -69,22 +51,6 @@ def _strings(column, chunk: int = 1 << 16) -> np.ndarray:
         piece = column.slice(start, chunk).to_pylist()
         out[start:start + len(piece)] = ["" if v is None else v for v in piece]
     return out
-
-
-def group_labels(labels: np.ndarray, min_size: int = 2) -> tuple[np.ndarray, ...]:
-    """Group entities by label, largest group first (ties: smallest label): order, offsets, ids."""
-    valid = labels >= 0
-    sizes = np.bincount(labels[valid], minlength=0) if valid.any() else np.zeros(0, np.int64)
-    ids = np.flatnonzero(sizes >= max(min_size, 1))
-    ids = ids[np.lexsort((ids, -sizes[ids]))]
-    rank = np.full(len(sizes), -1, dtype=np.int64)
-    rank[ids] = np.arange(len(ids))
-    member_rank = np.where(valid, rank[np.where(valid, labels, 0)], -1)
-    listed = np.flatnonzero(member_rank >= 0)
-    order = listed[np.argsort(member_rank[listed], kind="stable")].astype(np.int32)
-    offsets = np.concatenate([[0], np.cumsum(sizes[ids])]).astype(np.int64)
-    singletons = int((sizes == 1).sum())
-    return order, offsets, ids.astype(np.int32), singletons
 
 
 class Dataset:
@@ -173,13 +139,13 @@ class Dataset:
     # ---- neighbour graph -------------------------------------------------------------------
 
     @cached_property
-    def _knn(self) -> tuple[np.ndarray, np.ndarray]:
+    def _knn(self) -> KnnGraph:
         self._require("knn", "neighbour graph")
         with self._lock:
             return self._store.knn(self.n)
 
     @property
-    def knn(self) -> tuple[np.ndarray, np.ndarray]:
+    def knn(self) -> KnnGraph:
         return self._knn
 
     @property
@@ -200,13 +166,9 @@ class Dataset:
         """An id, else an exact label (any case), else the best fuzzy label match."""
         q = str(query)
         with self._lock:
-            hit = self._store.scalar("SELECT idx FROM entities WHERE id = ?", [q])
-            if hit is None:
-                hit = self._store.scalar(
-                    "SELECT idx FROM entities WHERE lower(label) = lower(?) ORDER BY idx "
-                    "LIMIT 1", [q])
+            hit = self._store.find_entity(q)
         if hit is not None:
-            return int(hit)
+            return hit
         idx, _ = self.search_index().search(q, limit=1)
         if len(idx) == 0:
             raise NoMatch(f"no entity matches '{q}'")
@@ -272,15 +234,17 @@ class Dataset:
             return self._store.communities(method, self.n)
 
     def clusters(self, threshold: float | None = None, method: str | None = None,
-                 min_size: int = 2) -> Clusters:
+                 min_size: int = 2) -> "Clusters":
+        """Clusters of at least min_size members, largest first, at a threshold (components
+        of the kNN graph with similarity ≥ threshold) or by a stored community method."""
+        from engine.clusters import group
         if (threshold is None) == (method is None):
             raise InputError("give either a threshold or a method")
         if threshold is not None:
             labels = self.threshold_labels(threshold)
         else:
             labels, _ = self.community_labels(method)
-        order, offsets, ids, singletons = group_labels(labels, min_size)
-        return Clusters(threshold, method, labels, order, offsets, ids, singletons)
+        return group(labels, min_size, threshold=threshold, method=method)
 
     # ---- search ----------------------------------------------------------------------------
 
@@ -328,31 +292,22 @@ class Dataset:
         from engine.store import export_rows
         with self._lock:
             if table == "entities":
-                self._store.export("SELECT * FROM entities ORDER BY idx", out, fmt)
+                self._store.export_table("entities", out, fmt)
             elif table == "knn":
                 self._require("knn", "neighbour graph")
-                self._store.export(
-                    "SELECT k.src, s.id AS src_id, k.rank, k.dst, d.id AS dst_id, k.sim "
-                    "FROM knn k JOIN entities s ON s.idx = k.src JOIN entities d ON d.idx = k.dst "
-                    "ORDER BY k.src, k.rank", out, fmt)
+                self._store.export_table("knn", out, fmt)
             elif table == "layout":
                 name = layout or (self.layouts[0] if self.layouts else None)
                 if name is None or name not in self.layouts:
                     raise InputError(f"{self.path} has no layout '{name}'")
-                self._store.export(
-                    "SELECT l.idx, e.id, e.label, l.x, l.y FROM layout l "
-                    f"JOIN entities e ON e.idx = l.idx WHERE l.name = '{name}' ORDER BY l.idx",
-                    out, fmt)
+                self._store.export_table("layout", out, fmt, layout=name)
             elif table != "clusters":
                 raise InputError(f"unknown table '{table}' (use entities, knn, layout, clusters)")
         if table == "clusters":
             if threshold is None and method is None:
                 raise InputError("export --table clusters needs --threshold T or --method NAME")
             result = self.clusters(threshold, method, min_size=1)
-            labels = result.labels
-            rank = np.full(int(labels.max()) + 1 if len(labels) else 0, -1, dtype=np.int64)
-            rank[result.cluster_ids] = np.arange(len(result))
-            cluster = np.where(labels >= 0, rank[np.clip(labels, 0, None)], -1)
+            cluster = result.positions()
             sizes = np.where(cluster >= 0, result.sizes[np.clip(cluster, 0, None)], 0)
             export_rows({"idx": np.arange(self.n, dtype=np.int32), "id": self.ids,
                          "label": self.labels, "cluster": cluster, "cluster_size": sizes},

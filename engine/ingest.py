@@ -1,6 +1,7 @@
 """Read inputs into dense entity tables: vectors (id, label, vector) or collections of entities.
 
-Files are read through DuckDB (engine.store.open_source); `.npy` through numpy. Every check
+Files are read through DuckDB by engine.store (open_source and the Source it returns builds
+every query); `.npy` through numpy. Every check
 that fails raises InputError with one line naming the problem, before anything is written.
 """
 
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.errors import InputError
-from engine.store import open_source
+from engine.methods import METRICS
+from engine.store import is_list_type, is_numeric_type, is_text_type, open_source
 
-METRICS = ("cosine", "euclidean", "dot")
 RESERVED = ("idx", "id", "label", "weight")
-_LIST_TYPE = re.compile(r"\[\d*\]$")
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-            "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "REAL")
 
 
 @dataclass
@@ -48,12 +45,8 @@ def file_key(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _is_numeric(dtype: str) -> bool:
-    return dtype.upper().split("(")[0] in _NUMERIC or dtype.upper().startswith("DECIMAL")
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _is_npy(source) -> bool:
+    return isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npy"
 
 
 def _require(columns: list[str], name: str | None, what: str, source: str) -> None:
@@ -95,13 +88,13 @@ def read_vectors(source, *, id_col: str | None = None, label_col: str | None = N
     """Vectors from a file (parquet/CSV/JSONL/.npy/DuckDB table) or an in-memory frame."""
     if metric not in METRICS:
         raise InputError(f"unknown metric '{metric}' (use {', '.join(METRICS)})")
-    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npy":
+    if _is_npy(source):
         return _read_npy(str(source), labels_file, metric)
     with open_source(source, table=table, name=name) as src:
         display = src.name
         types = dict(src.columns())
         cols = list(types)
-        if not src.scalar("SELECT count(*) FROM src"):
+        if not src.row_count():
             raise InputError(f"{display} has no rows")
         for col, what in ((id_col, "id"), (label_col, "label"), (vector_col, "vector"),
                           (weight_col, "weight")):
@@ -109,7 +102,7 @@ def read_vectors(source, *, id_col: str | None = None, label_col: str | None = N
         id_col, label_col, weight_col = _default_columns(types, id_col, label_col, weight_col)
         taken = {c for c in (id_col, label_col, weight_col) if c}
         if vector_col is None:
-            lists = [c for c in cols if c not in taken and _LIST_TYPE.search(types[c])]
+            lists = [c for c in cols if c not in taken and is_list_type(types[c])]
             if len(lists) == 1:
                 vector_col = lists[0]
             elif len(lists) > 1:
@@ -118,25 +111,22 @@ def read_vectors(source, *, id_col: str | None = None, label_col: str | None = N
         if vector_col is not None:
             vec_cols = [vector_col]
             vtype = types[vector_col]
-            if _LIST_TYPE.search(vtype):
-                vec_sql = f"CAST({_q(vector_col)} AS DOUBLE[]) AS _vec"
-            elif vtype.upper() == "VARCHAR":  # "[0.1, 0.2]" in a CSV
-                vec_sql = f"CAST({_q(vector_col)} AS DOUBLE[]) AS _vec"
-            else:
+            # a list column, or text like "[0.1, 0.2]" in a CSV
+            if not (is_list_type(vtype) or is_text_type(vtype)):
                 raise InputError(f"{display}: column '{vector_col}' is {vtype}, not a list of "
                                  "numbers")
         else:
             vec_cols = [c for c in cols if c not in taken and
-                        (_is_numeric(types[c]) or _numeric_text(src, c, types[c]))]
+                        (is_numeric_type(types[c]) or
+                         (is_text_type(types[c]) and src.numeric_text(c)))]
             if not vec_cols:
                 raise InputError(f"{display}: no vector column (a list column, or numeric "
                                  "columns); name one with --vector")
-            vec_sql = "[" + ", ".join(f"CAST({_q(c)} AS DOUBLE)" for c in vec_cols) + "] AS _vec"
         meta = [c for c in cols if c not in taken and c not in vec_cols]
-        select = _entity_select(id_col, label_col, weight_col) + [_q(c) for c in meta]
-        select.append(vec_sql)
         try:
-            rows = src.arrow(f"SELECT {', '.join(select)} FROM src")
+            rows = src.entity_rows(id_col=id_col, label_col=label_col, weight_col=weight_col,
+                                   meta=meta, vector_col=vector_col,
+                                   vector_cols=None if vector_col else vec_cols)
         except InputError as err:
             if "convert" not in str(err).lower():
                 raise
@@ -158,20 +148,9 @@ def _default_columns(types: dict[str, str], id_col: str | None, label_col: str |
     id_col = id_col or ("id" if "id" in types else None)
     if label_col is None:
         label_col = next((c for c in ("label", "name", "title") if c in types), None)
-    if weight_col is None and "weight" in types and _is_numeric(types["weight"]):
+    if weight_col is None and "weight" in types and is_numeric_type(types["weight"]):
         weight_col = "weight"
     return id_col, label_col, weight_col
-
-
-def _entity_select(id_col: str | None, label_col: str | None,
-                   weight_col: str | None) -> list[str]:
-    """SELECT items for _id (else the row number), _label and _weight (else 1)."""
-    return [f"CAST({_q(id_col)} AS VARCHAR) AS _id" if id_col
-            else "CAST(row_number() OVER () - 1 AS VARCHAR) AS _id",
-            f"CAST({_q(label_col)} AS VARCHAR) AS _label" if label_col
-            else "NULL::VARCHAR AS _label",
-            f"CAST({_q(weight_col)} AS DOUBLE) AS _weight" if weight_col
-            else "1.0::DOUBLE AS _weight"]
 
 
 def _entities_of(rows: pa.Table, ids: pa.Array, meta: list[str]) -> pa.Table:
@@ -193,7 +172,7 @@ def read_texts(source, *, text_col: str, id_col: str | None = None,
     """
     from engine import text as text_model
     text_model.require_text()
-    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npy":
+    if _is_npy(source):
         raise InputError(f"{source}: a .npy file holds vectors, not texts")
     with open_source(source, table=table, name=name) as src:
         display = src.name
@@ -202,15 +181,14 @@ def read_texts(source, *, text_col: str, id_col: str | None = None,
         for col, what in ((text_col, "text"), (id_col, "id"), (label_col, "label"),
                           (weight_col, "weight")):
             _require(cols, col, what, display)
-        if not src.scalar("SELECT count(*) FROM src"):
+        if not src.row_count():
             raise InputError(f"{display} has no rows")
         id_col, label_col, weight_col = _default_columns(types, id_col, label_col or text_col,
                                                          weight_col)
         taken = {c for c in (id_col, label_col, weight_col) if c}
         meta = [c for c in cols if c not in taken]
-        select = _entity_select(id_col, label_col, weight_col) + [_q(c) for c in meta]
-        select.append(f"CAST({_q(text_col)} AS VARCHAR) AS _text")
-        rows = src.arrow(f"SELECT {', '.join(select)} FROM src")
+        rows = src.entity_rows(id_col=id_col, label_col=label_col, weight_col=weight_col,
+                               meta=meta, text_col=text_col)
     ids = rows.column("_id").combine_chunks()
     _check_ids(ids, display)
     texts = rows.column("_text").to_pylist()
@@ -245,16 +223,6 @@ def _read_npy(path: str, labels_file: str | None, metric: str) -> Ingested:
     _check_vectors(X, ids, metric, path)
     entities = _entity_table(ids, _labels(ids, labels), pa.array(np.ones(len(X))), {})
     return Ingested("vectors", entities, vectors=X)
-
-
-def _numeric_text(src, col: str, dtype: str) -> bool:
-    """A text column whose every value reads as a number ('inf', 'nan' make CSV sniffers
-    call a numeric column text)."""
-    if dtype.upper() != "VARCHAR":
-        return False
-    bad = src.scalar(f"SELECT count(*) FILTER (WHERE {_q(col)} IS NOT NULL AND "
-                     f"TRY_CAST({_q(col)} AS DOUBLE) IS NULL) FROM src")
-    return bad == 0 and bool(src.scalar(f"SELECT count({_q(col)}) FROM src"))
 
 
 def _list_to_matrix(vec: pa.Array, ids: pa.Array, source: str) -> np.ndarray:
@@ -314,7 +282,7 @@ def read_collections(source, *, collection_col: str | None = None, entity_col: s
     """Rows of (collection, entity[, weight]) → entities seen in ≥ min_count collections."""
     if min_count < 1:
         raise InputError(f"--min-count must be at least 1 (got {min_count})")
-    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npy":
+    if _is_npy(source):
         raise InputError(f"{source}: a .npy file holds vectors, not collections")
     with open_source(source, table=table, name=name) as src:
         display = src.name
@@ -328,47 +296,24 @@ def read_collections(source, *, collection_col: str | None = None, entity_col: s
         _require(cols, label_col, "label", display)
         for col in meta_cols:
             _require(cols, col, "metadata", display)
-        if weight_col and not _is_numeric(types[weight_col]):
+        if weight_col and not is_numeric_type(types[weight_col]):
             raise InputError(f"{display}: weight column '{weight_col}' is {types[weight_col]}, "
                              "not numeric")
-        total = src.scalar("SELECT count(*) FROM src")
-        if not total:
+        if not src.row_count():
             raise InputError(f"{display}: an empty collection file (no rows)")
-        weight = f"CAST({_q(weight_col)} AS DOUBLE)" if weight_col else "1.0::DOUBLE"
-        src.con.execute(f"""
-            CREATE TEMP TABLE pairs AS
-            SELECT CAST({_q(collection_col)} AS VARCHAR) AS collection,
-                   CAST({_q(entity_col)} AS VARCHAR) AS id, max(coalesce({weight}, 1.0)) AS weight
-            FROM src
-            WHERE {_q(collection_col)} IS NOT NULL AND {_q(entity_col)} IS NOT NULL
-            GROUP BY ALL""")
-        src.con.execute(f"""
-            CREATE TEMP TABLE kept AS
-            SELECT id, count(*)::DOUBLE AS n FROM pairs GROUP BY id HAVING count(*) >= {int(min_count)}""")
-        if not src.scalar("SELECT count(*) FROM pairs"):
-            raise InputError(f"{display}: an empty collection file (no rows with both a "
-                             "collection and an entity)")
-        if not src.scalar("SELECT count(*) FROM kept"):
-            raise InputError(f"{display}: no entity is in at least {min_count} collections "
-                             "(lower --min-count)")
         extra = [c for c in ((label_col,) if label_col else ()) + tuple(meta_cols)]
-        agg = ", ".join(f"min({_q(c)}) AS {_q(c)}" for c in extra)
-        src.con.execute(f"""
-            CREATE TEMP TABLE ents AS
-            SELECT (row_number() OVER (ORDER BY kept.id) - 1)::INTEGER AS idx, kept.id, kept.n
-                   {', ' + ', '.join('a.' + _q(c) for c in extra) if extra else ''}
-            FROM kept
-            {f'LEFT JOIN (SELECT CAST({_q(entity_col)} AS VARCHAR) AS id, {agg} FROM src GROUP BY 1) a ON a.id = kept.id' if extra else ''}
-            """)
-        ents = src.arrow("SELECT * FROM ents ORDER BY idx")
-        memberships = src.arrow("""
-            SELECT p.collection, e.idx, p.weight FROM pairs p JOIN ents e ON e.id = p.id
-            ORDER BY p.collection, e.idx""")
-        n_collections = int(src.scalar(
-            "SELECT count(DISTINCT collection) FROM pairs WHERE id IN (SELECT id FROM kept)"))
+        rows = src.collections(collection_col=collection_col, entity_col=entity_col,
+                               weight_col=weight_col, extra=extra, min_count=min_count)
+    if not rows.pairs:
+        raise InputError(f"{display}: an empty collection file (no rows with both a "
+                         "collection and an entity)")
+    if not rows.kept:
+        raise InputError(f"{display}: no entity is in at least {min_count} collections "
+                         "(lower --min-count)")
+    ents = rows.entities
     ids = ents.column("id").combine_chunks()
     labels = ents.column(label_col).combine_chunks() if label_col else None
     meta = {c: ents.column(c) for c in meta_cols}
     entities = _entity_table(ids, _labels(ids, labels), ents.column("n").combine_chunks(), meta)
-    return Ingested("collections", entities, memberships=memberships,
-                    n_collections=n_collections)
+    return Ingested("collections", entities, memberships=rows.memberships,
+                    n_collections=rows.n_collections)

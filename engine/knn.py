@@ -13,8 +13,10 @@ import numpy as np
 from numba import njit, prange
 
 from engine.errors import InputError
+from engine.kernels import push
+from engine.knngraph import KnnGraph
+from engine.methods import METRICS
 
-METRICS = ("cosine", "euclidean", "dot")
 
 # Above this many vectors NN-descent beats exact search. Measured on 2 cores at d = 384 in
 # fresh processes, as a build runs: pynndescent compiles for ~30 s in every process (its
@@ -37,7 +39,7 @@ ProgressFn = Callable[[float, float], None] | None
 
 def knn_vectors(X: np.ndarray, k: int, metric: str = "cosine", *, seed: int = 0,
                 progress: ProgressFn = None,
-                exact_max_n: int = EXACT_MAX_N) -> tuple[np.ndarray, np.ndarray]:
+                exact_max_n: int = EXACT_MAX_N) -> KnnGraph:
     """The k nearest neighbours of every row of X (N, d) under `metric`.
 
     Exact below `exact_max_n` rows, approximate (NN-descent) above. Each row gets
@@ -48,14 +50,14 @@ def knn_vectors(X: np.ndarray, k: int, metric: str = "cosine", *, seed: int = 0,
     n = len(X)
     k = max(0, min(int(k), n - 1))
     if k == 0:
-        return np.zeros((n, 0), np.int32), np.zeros((n, 0), np.float32)
+        return KnnGraph(np.zeros((n, 0), np.int32), np.zeros((n, 0), np.float32))
     if n <= exact_max_n:
         return knn_exact(X, k, metric, progress=progress)
     return _knn_nndescent(X, k, metric, seed=seed, progress=progress)
 
 
 def knn_exact(X: np.ndarray, k: int, metric: str, rows: np.ndarray | None = None,
-              progress: ProgressFn = None) -> tuple[np.ndarray, np.ndarray]:
+              progress: ProgressFn = None) -> KnnGraph:
     """Exact k nearest neighbours of `rows` (default: all rows) among all rows of X."""
     _check_metric(metric)
     X = np.ascontiguousarray(X, dtype=np.float32)
@@ -65,7 +67,7 @@ def knn_exact(X: np.ndarray, k: int, metric: str, rows: np.ndarray | None = None
     idx = np.full((len(rows), k), -1, np.int32)
     sim = np.full((len(rows), k), np.nan, np.float32)
     if k == 0 or len(rows) == 0:
-        return idx, sim
+        return KnnGraph(idx, sim)
     Y = _normalized(X) if metric == "cosine" else X
     half_sq = 0.5 * np.einsum("ij,ij->i", X, X) if metric == "euclidean" else None
     block = max(1, min(len(rows), BLOCK_BYTES // (4 * n)))
@@ -126,18 +128,8 @@ def _top_k(S, self_ids, out_idx, out_val):
         vals = out_val[r]
         filled = 0
         for j in range(S.shape[1]):
-            v = S[r, j]
-            if j == me or (filled == k and not v > vals[k - 1]):
-                continue
-            pos = filled if filled < k else k - 1
-            while pos > 0 and vals[pos - 1] < v:
-                vals[pos] = vals[pos - 1]
-                ids[pos] = ids[pos - 1]
-                pos -= 1
-            vals[pos] = v
-            ids[pos] = j
-            if filled < k:
-                filled += 1
+            if j != me:
+                filled = push(ids, vals, filled, k, j, S[r, j])
 
 
 def _refine(X: np.ndarray, rows: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
@@ -161,16 +153,16 @@ def _refine(X: np.ndarray, rows: np.ndarray, idx: np.ndarray, metric: str) -> np
     return out
 
 
-def _sort_rows(idx: np.ndarray, sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sort_rows(idx: np.ndarray, sim: np.ndarray) -> KnnGraph:
     """Each row by similarity descending, ties by index ascending, padding (NaN) last."""
     key = np.where(np.isnan(sim), -np.inf, sim)
     order = np.lexsort((idx, -key), axis=1)
-    return (np.take_along_axis(idx, order, 1).astype(np.int32),
-            np.take_along_axis(sim, order, 1).astype(np.float32))
+    return KnnGraph(np.take_along_axis(idx, order, 1).astype(np.int32),
+                    np.take_along_axis(sim, order, 1).astype(np.float32))
 
 
 def _knn_nndescent(X: np.ndarray, k: int, metric: str, *, seed: int,
-                   progress: ProgressFn) -> tuple[np.ndarray, np.ndarray]:
+                   progress: ProgressFn) -> KnnGraph:
     from pynndescent import NNDescent
 
     n = len(X)
@@ -193,7 +185,7 @@ def _knn_nndescent(X: np.ndarray, k: int, metric: str, *, seed: int,
         idx[short], sim[short] = knn_exact(X, k, metric, rows=short)
     if progress is not None:
         progress(total, total)
-    return idx, sim
+    return KnnGraph(idx, sim)
 
 
 def _drop_self(nb: np.ndarray, width: int) -> np.ndarray:

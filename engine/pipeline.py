@@ -21,6 +21,8 @@ import numpy as np
 
 from engine.errors import InputError
 from engine.ingest import Ingested, file_key, read_collections, read_vectors
+from engine.knngraph import KnnGraph
+from engine.methods import COMMUNITIES, GRAPHS, LAYOUTS, MEASURES
 from engine.steps import (
     BuildOptions,
     Planned,
@@ -35,10 +37,6 @@ from engine.store import Store
 __all__ = ["BuildOptions", "BuildReport", "Progress", "build", "knn_graph_matrix", "plan",
            "step_key", "valid_steps"]
 
-LAYOUTS = ("umap", "mde-umap")
-MEASURES = ("npmi", "ppmi", "jaccard", "conditional", "inverse-log")
-GRAPHS = ("association", "context")
-COMMUNITIES = ("label-propagation", "slpa", "kmeans")
 # Measures bounded above by 1 convert to UMAP distances like cosine; the others like dot.
 _BOUNDED = ("npmi", "jaccard", "conditional")
 
@@ -353,11 +351,7 @@ def _dense_codes(column) -> np.ndarray:
 
 def knn_graph_matrix(idx: np.ndarray, sim: np.ndarray):
     """The kNN graph as a symmetric CSR of positive weights (max of the two directions)."""
-    import scipy.sparse as sp
-    n, k = idx.shape
-    keep = (idx >= 0) & np.isfinite(sim) & (sim > 0)
-    rows = np.broadcast_to(np.arange(n)[:, None], (n, k))[keep]
-    G = sp.csr_matrix((sim[keep].astype(np.float64), (rows, idx[keep])), shape=(n, n))
+    G = KnnGraph(idx, sim).to_csr(positive=True).astype(np.float64)
     return G.maximum(G.T).tocsr()
 
 

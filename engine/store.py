@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -19,6 +21,7 @@ import pyarrow as pa
 
 from engine import __version__
 from engine.errors import InputError
+from engine.knngraph import KnnGraph
 
 SCHEMA_VERSION = 1
 
@@ -214,7 +217,7 @@ class Store:
             yield {name: batch.column(i).to_numpy(zero_copy_only=False)
                    for i, name in enumerate(batch.schema.names)}
 
-    def knn(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def knn(self, n: int) -> KnnGraph:
         """The stored graph as padded (n, k) arrays (idx -1 / sim NaN where a row is short)."""
         k = int(self.scalar("SELECT coalesce(max(rank), 0) FROM knn"))
         idx = np.full((n, k), -1, dtype=np.int32)
@@ -224,7 +227,7 @@ class Store:
             col = cols["rank"].astype(np.int64) - 1
             idx[row, col] = cols["dst"]
             sim[row, col] = cols["sim"]
-        return idx, sim
+        return KnnGraph(idx, sim)
 
     def layout_names(self) -> list[str]:
         return [r[0] for r in self.con.execute(
@@ -365,6 +368,31 @@ class Store:
         self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows_in")
         self.con.unregister("_rows_in")
 
+    def find_entity(self, query: str) -> int | None:
+        """The entity whose id is query, else the first whose label is query in any case."""
+        hit = self.scalar("SELECT idx FROM entities WHERE id = ?", [query])
+        if hit is None:
+            hit = self.scalar("SELECT idx FROM entities WHERE lower(label) = lower(?) "
+                              "ORDER BY idx LIMIT 1", [query])
+        return None if hit is None else int(hit)
+
+    def export_table(self, table: str, out: str, fmt: str, *, layout: str | None = None
+                     ) -> None:
+        """Write a stored table to a file: entities, knn (with both ids), or one layout."""
+        if table == "entities":
+            sql = "SELECT * FROM entities ORDER BY idx"
+        elif table == "knn":
+            sql = ("SELECT k.src, s.id AS src_id, k.rank, k.dst, d.id AS dst_id, k.sim "
+                   "FROM knn k JOIN entities s ON s.idx = k.src "
+                   "JOIN entities d ON d.idx = k.dst ORDER BY k.src, k.rank")
+        elif table == "layout":
+            sql = ("SELECT l.idx, e.id, e.label, l.x, l.y FROM layout l "
+                   "JOIN entities e ON e.idx = l.idx "
+                   f"WHERE l.name = '{_literal(str(layout))}' ORDER BY l.idx")
+        else:
+            raise InputError(f"unknown table '{table}'")
+        self.export(sql, out, fmt)
+
     def export(self, sql: str, out: str, fmt: str) -> None:
         """Write a query's rows to a file with DuckDB's COPY (csv, parquet, jsonl)."""
         option = {"csv": "FORMAT csv, HEADER", "parquet": "FORMAT parquet",
@@ -400,6 +428,33 @@ _READERS = {
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 
 
+_LIST_TYPE = re.compile(r"\[\d*\]$")
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "REAL")
+
+
+def is_numeric_type(dtype: str) -> bool:
+    """A DuckDB column type of numbers."""
+    return dtype.upper().split("(")[0] in _NUMERIC or dtype.upper().startswith("DECIMAL")
+
+
+def is_list_type(dtype: str) -> bool:
+    """A DuckDB list or array column type (DOUBLE[], FLOAT[384])."""
+    return bool(_LIST_TYPE.search(dtype))
+
+
+def is_text_type(dtype: str) -> bool:
+    return dtype.upper() == "VARCHAR"
+
+
+class CollectionRows(NamedTuple):
+    pairs: int  # distinct (collection, entity) pairs
+    kept: int  # entities in at least min_count collections
+    entities: pa.Table | None  # idx, id, n (collections), extra columns
+    memberships: pa.Table | None  # collection, idx, weight
+    n_collections: int  # collections holding a kept entity
+
+
 class Source:
     """An input file (or in-memory frame) exposed as the view `src` of an in-memory DuckDB."""
 
@@ -428,6 +483,88 @@ class Source:
         except duckdb.Error as err:
             raise InputError(f"{self.name}: {_first_line(err)}") from None
         return rows[0][0] if rows else None
+
+    def _run(self, sql: str) -> None:
+        try:
+            self.con.execute(sql)
+        except duckdb.Error as err:
+            raise InputError(f"{self.name}: {_first_line(err)}") from None
+
+    def row_count(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM src"))
+
+    def numeric_text(self, col: str) -> bool:
+        """A text column whose every value reads as a number ('inf', 'nan' make CSV sniffers
+        call a numeric column text)."""
+        q = _quote(col)
+        bad = self.scalar(f"SELECT count(*) FILTER (WHERE {q} IS NOT NULL AND "
+                          f"TRY_CAST({q} AS DOUBLE) IS NULL) FROM src")
+        return bad == 0 and bool(self.scalar(f"SELECT count({q}) FROM src"))
+
+    def entity_rows(self, *, id_col: str | None, label_col: str | None,
+                    weight_col: str | None, meta: list[str], vector_col: str | None = None,
+                    vector_cols: list[str] | None = None,
+                    text_col: str | None = None) -> pa.Table:
+        """Every row as _id (text; else the row number), _label (text or null), _weight
+        (double; else 1), the meta columns as they are, and then one of: _vec, vector_col
+        (a list, or text like "[0.1, 0.2]") or the vector_cols as a DOUBLE[]; _text, text_col
+        as text."""
+        select = [f"CAST({_quote(id_col)} AS VARCHAR) AS _id" if id_col
+                  else "CAST(row_number() OVER () - 1 AS VARCHAR) AS _id",
+                  f"CAST({_quote(label_col)} AS VARCHAR) AS _label" if label_col
+                  else "NULL::VARCHAR AS _label",
+                  f"CAST({_quote(weight_col)} AS DOUBLE) AS _weight" if weight_col
+                  else "1.0::DOUBLE AS _weight"]
+        select += [_quote(c) for c in meta]
+        if vector_col is not None:
+            select.append(f"CAST({_quote(vector_col)} AS DOUBLE[]) AS _vec")
+        elif vector_cols is not None:
+            select.append("[" + ", ".join(f"CAST({_quote(c)} AS DOUBLE)" for c in vector_cols)
+                          + "] AS _vec")
+        if text_col is not None:
+            select.append(f"CAST({_quote(text_col)} AS VARCHAR) AS _text")
+        return self.arrow(f"SELECT {', '.join(select)} FROM src")
+
+    def collections(self, *, collection_col: str, entity_col: str, weight_col: str | None,
+                    extra: list[str], min_count: int) -> "CollectionRows":
+        """(collection, entity[, weight]) rows → the distinct pairs with a non-null collection
+        and entity (weight: the pair's largest, null as 1), the entities in ≥ min_count of
+        them numbered by id, and their memberships. An entity's extra columns take their
+        smallest value. The tables are None when no pair or no entity is left."""
+        col, ent = _quote(collection_col), _quote(entity_col)
+        weight = f"CAST({_quote(weight_col)} AS DOUBLE)" if weight_col else "1.0::DOUBLE"
+        self._run(f"""
+            CREATE TEMP TABLE pairs AS
+            SELECT CAST({col} AS VARCHAR) AS collection, CAST({ent} AS VARCHAR) AS id,
+                   max(coalesce({weight}, 1.0)) AS weight
+            FROM src WHERE {col} IS NOT NULL AND {ent} IS NOT NULL
+            GROUP BY ALL""")
+        self._run(f"""
+            CREATE TEMP TABLE kept AS
+            SELECT id, count(*)::DOUBLE AS n FROM pairs GROUP BY id
+            HAVING count(*) >= {int(min_count)}""")
+        pairs = int(self.scalar("SELECT count(*) FROM pairs"))
+        kept = int(self.scalar("SELECT count(*) FROM kept"))
+        if not pairs or not kept:
+            return CollectionRows(pairs, kept, None, None, 0)
+        columns = "".join(", a." + _quote(c) for c in extra)
+        join = ""
+        if extra:
+            agg = ", ".join(f"min({_quote(c)}) AS {_quote(c)}" for c in extra)
+            join = (f"LEFT JOIN (SELECT CAST({ent} AS VARCHAR) AS id, {agg} FROM src "
+                    "GROUP BY 1) a ON a.id = kept.id")
+        self._run(f"""
+            CREATE TEMP TABLE ents AS
+            SELECT (row_number() OVER (ORDER BY kept.id) - 1)::INTEGER AS idx, kept.id, kept.n
+                   {columns}
+            FROM kept {join}""")
+        entities = self.arrow("SELECT * FROM ents ORDER BY idx")
+        memberships = self.arrow("""
+            SELECT p.collection, e.idx, p.weight FROM pairs p JOIN ents e ON e.id = p.id
+            ORDER BY p.collection, e.idx""")
+        n_collections = int(self.scalar(
+            "SELECT count(DISTINCT collection) FROM pairs WHERE id IN (SELECT id FROM kept)"))
+        return CollectionRows(pairs, kept, entities, memberships, n_collections)
 
     def close(self) -> None:
         self.con.close()

@@ -21,11 +21,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from engine.clusters import Clusters
 from tui import messages as msg
 from tui.commands import ExplorerCommands
 from tui.screens import ErrorScreen, ExportJob, ExportScreen
-from tui.state import (ClusterView, Colouring, ThresholdScale, best_connected,
-                       cluster_examples, cluster_view, colour_by_view, colour_modes, colouring,
+from tui.state import (Colouring, ThresholdScale, best_connected,
+                       cluster_examples, colour_by_view, colour_modes, colouring,
                        initial_threshold, mode_title, sim_histogram, slug, threshold_scale)
 from tui.text import plain_label
 from tui.widgets.clusters import ClustersPane
@@ -129,9 +130,11 @@ class EmbtuiApp(App):
         self.graph: msg.Graph | None = None
         self.scale: ThresholdScale | None = None
         self.threshold: float | None = None
-        self.threshold_view: ClusterView | None = None  # components at the threshold
-        self.view: ClusterView | None = None  # what the clusters pane lists: those, or the
+        self.threshold_view: Clusters | None = None  # components at the threshold
+        self.view: Clusters | None = None  # what the clusters pane lists: those, or the
         # communities the scatter is coloured by
+        self.threshold_examples: list = []  # a few best-connected members of each cluster
+        self.examples: list = []  # of threshold_view and view
         self.colour_modes: list[str] = ["clusters"]
         self.colour_mode = "clusters"
         self.colour: Colouring | None = None
@@ -250,12 +253,12 @@ class EmbtuiApp(App):
         self.post_message(msg.SearchReady())
 
     def _post_clusters(self, ds, t: float, degree, mode: str) -> None:
-        view = cluster_view(ds, threshold=t)
-        view.examples = cluster_examples(view, degree)
+        view = ds.clusters(threshold=t)
+        examples = cluster_examples(view, degree)
         col = colour_by_view(view) if mode == "clusters" else None
         worker = get_current_worker()
         if not worker.is_cancelled:
-            self.post_message(msg.ClustersComputed(view, col))
+            self.post_message(msg.ClustersComputed(view, examples, col))
 
     @work(thread=True, exclusive=True, group="clusters")
     def compute_clusters(self, t: float) -> None:
@@ -368,8 +371,10 @@ class EmbtuiApp(App):
         if view.threshold != self.threshold:
             return  # a newer threshold is being computed
         self.threshold_view = view
+        self.threshold_examples = message.examples
         if self.view is None or self.view.method is None:
             self.view = view
+            self.examples = message.examples
         if message.colouring is not None and self.colour_mode == "clusters":
             self.colour = message.colouring
             self._apply_colouring()
@@ -383,14 +388,16 @@ class EmbtuiApp(App):
         self.colour = message.colouring
         self._apply_colouring()
         if message.colouring.view is not None:  # communities: list them as the clusters
-            self._list(message.colouring.view)
+            self._list(message.colouring.view, message.colouring.examples)
 
-    def _list(self, view: ClusterView | None) -> None:
+    def _list(self, view: Clusters | None, examples: list | None = None) -> None:
         """List `view` in the clusters pane (None: the threshold's components)."""
-        view = view or self.threshold_view
+        if view is None:
+            view, examples = self.threshold_view, self.threshold_examples
         if view is self.view:
             return
         self.view = view
+        self.examples = examples or []
         self.anchor = None
         pane = self.query_one(ClustersPane)
         if view is not None and view.method is not None:
@@ -512,7 +519,7 @@ class EmbtuiApp(App):
         if self.anchor is not None:
             self._show_chosen()
             return
-        pane.show_clusters(self.view, self.labels, self.view.examples,
+        pane.show_clusters(self.view, self.labels, self.examples,
                            self._selection_cluster(), self._swatches())
 
     def _show_chosen(self) -> None:

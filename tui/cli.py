@@ -10,6 +10,7 @@ import sys
 
 from engine import __version__
 from engine.errors import EmbtuiError, InputError, NoMatch
+from engine.methods import GRAPHS, MEASURES, METRICS
 
 COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export")
 FORMATS = ("csv", "parquet", "jsonl")
@@ -32,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="build the MovieLens demo dataset")
     d.add_argument("-o", "--output", help="where to write it (default: the user cache "
                    "directory)")
-    d.add_argument("--graph", default="association", choices=("association", "context"),
+    d.add_argument("--graph", default="association", choices=GRAPHS,
                    help="neighbours by co-occurrence (default) or by the concepts method")
     d.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="list column holding the vector (default: the only list column, else "
                    "all numeric columns)")
     v.add_argument("--labels", dest="labels_file", help="labels for a .npy input, one per line")
-    v.add_argument("--metric", default="cosine", choices=("cosine", "euclidean", "dot"))
+    v.add_argument("--metric", default="cosine", choices=METRICS)
     v.add_argument("--text-column", dest="text_col", metavar="COL",
                    help="embed this text column with the packaged all-MiniLM-L6-v2 model "
                    "(the [text] extra); it is also the label unless --label says otherwise")
@@ -65,10 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--meta", dest="meta_cols", action="append", default=[],
                    help="entity metadata column to keep (repeatable)")
     c.add_argument("--measure", default="npmi",
-                   choices=("npmi", "ppmi", "jaccard", "conditional", "inverse-log"))
+                   choices=MEASURES)
     c.add_argument("--min-count", type=int, default=1,
                    help="drop entities in fewer collections (default 1)")
-    c.add_argument("--graph", default="association", choices=("association", "context"),
+    c.add_argument("--graph", default="association", choices=GRAPHS,
                    help="association: neighbours by the measure (complements); context: "
                    "entities whose association neighbourhoods are alike (substitutes), the "
                    "concepts method")

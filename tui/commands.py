@@ -40,8 +40,9 @@ class ExplorerCommands(Provider):
         view = app.view
         if view is not None and app.labels is not None:
             for c in range(min(len(view), CLUSTER_COMMANDS)):
-                first = view.examples[c][0] if c < len(view.examples) and len(
-                    view.examples[c]) else view.members(c)[0]
+                examples = app.examples
+                first = examples[c][0] if c < len(examples) and len(
+                    examples[c]) else view.members(c)[0]
                 name = plain_label(app.labels[first], 40)
                 out.append((f"Go to cluster {c} ({int(view.sizes[c])}): {name}",
                             partial(app.go_to_cluster, c), "highlight it and list members"))

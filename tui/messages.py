@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from textual.message import Message
 
-from tui.state import ClusterView, Colouring, ThresholdScale
+from tui.state import Colouring, ThresholdScale
+
+if TYPE_CHECKING:
+    from engine.clusters import Clusters
 
 
 class LoadFailed(Message):
@@ -71,11 +75,14 @@ class ThresholdReady(Message):
 
 
 class ClustersComputed(Message):
-    """Clusters at a threshold and, when colouring by clusters, the colouring to match."""
+    """Clusters at a threshold, a few best-connected members of each, and, when colouring by
+    clusters, the colouring to match."""
 
-    def __init__(self, view: ClusterView, colouring: Colouring | None = None) -> None:
+    def __init__(self, view: Clusters, examples: list,
+                 colouring: Colouring | None = None) -> None:
         super().__init__()
         self.view = view
+        self.examples = examples
         self.colouring = colouring
 
 

@@ -1,6 +1,6 @@
 """What the explorer shows, computed from the dataset's arrays: no Textual, no DuckDB here.
 
-The functions that touch the Dataset (cluster_view, colouring) are slow on big data and run in
+The functions that touch the Dataset (colouring) are slow on big data and run in
 workers; the rest are cheap helpers for the panes.
 """
 
@@ -9,8 +9,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # the engine's cluster listing; importing it loads numba
+    from engine.clusters import Clusters
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
@@ -97,37 +101,6 @@ def initial_threshold(scale: ThresholdScale, tree_sims: np.ndarray, labels_at, n
     return scale.snap(snapped)
 
 
-@dataclass
-class ClusterView:
-    """Components at one threshold (or a stored community method), largest first."""
-
-    threshold: float | None
-    method: str | None
-    labels: np.ndarray  # int per entity
-    order: np.ndarray
-    offsets: np.ndarray
-    rank: np.ndarray  # label value → position in the listing, -1 when not listed
-    singletons: int
-    examples: list = field(default_factory=list)  # a few best-connected members per cluster
-
-    @property
-    def sizes(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def members(self, c: int) -> np.ndarray:
-        return self.order[self.offsets[c]:self.offsets[c + 1]]
-
-    def cluster_of(self, i: int) -> int | None:
-        lab = int(self.labels[i])
-        if lab < 0 or lab >= len(self.rank):
-            return None
-        c = int(self.rank[lab])
-        return c if c >= 0 else None
-
-
 def best_connected(members: np.ndarray, degree: np.ndarray | None, limit: int | None = None
                    ) -> np.ndarray:
     """Members by in-degree, highest first (ties by index); at most `limit` of them."""
@@ -143,19 +116,10 @@ def best_connected(members: np.ndarray, degree: np.ndarray | None, limit: int | 
     return out[:limit] if limit else out
 
 
-def cluster_examples(view: ClusterView, degree: np.ndarray | None, limit: int = 300,
+def cluster_examples(view: Clusters, degree: np.ndarray | None, limit: int = 300,
                      per: int = 3) -> list[np.ndarray]:
     """A few best-connected members of each of the first `limit` clusters."""
     return [best_connected(view.members(c), degree, per) for c in range(min(len(view), limit))]
-
-
-def cluster_view(ds, threshold: float | None = None, method: str | None = None) -> ClusterView:
-    """Clusters of at least two members at a threshold or by a stored method (slow: a worker)."""
-    cl = ds.clusters(threshold=threshold, method=method, min_size=2)
-    top = int(cl.labels.max()) + 1 if len(cl.labels) else 0
-    rank = np.full(max(top, 0), -1, dtype=np.int64)
-    rank[cl.cluster_ids] = np.arange(len(cl.cluster_ids))
-    return ClusterView(threshold, method, cl.labels, cl.order, cl.offsets, rank, cl.singletons)
 
 
 # ---- colouring -----------------------------------------------------------------------------
@@ -170,7 +134,8 @@ class Colouring:
     title: str
     groups: np.ndarray
     legend: list[tuple[str, int]] = field(default_factory=list)
-    view: "ClusterView | None" = None  # the communities coloured, to list them too
+    view: "Clusters | None" = None  # the communities coloured, to list them too
+    examples: list = field(default_factory=list)  # a few best-connected members of each
 
 
 def colour_modes(community_methods, metadata_columns) -> list[str]:
@@ -188,14 +153,9 @@ def mode_title(mode: str) -> str:
     return {"community": f"communities ({name})", "column": name}.get(kind, mode)
 
 
-def colour_by_view(view: ClusterView, mode: str = "clusters") -> Colouring:
+def colour_by_view(view: Clusters, mode: str = "clusters") -> Colouring:
     """Group = the cluster's place in the listing (0 = largest); singletons get none."""
-    groups = np.full(len(view.labels), -1, dtype=np.int32)
-    if len(view.rank):
-        valid = view.labels >= 0
-        rank = np.full(len(view.labels), -1, dtype=np.int64)
-        rank[valid] = view.rank[view.labels[valid]]
-        groups[:] = rank
+    groups = view.positions().astype(np.int32)
     legend = [(f"{c} ({int(view.sizes[c])})", c) for c in range(min(len(view), 36))]
     return Colouring(mode, mode_title(mode), groups, legend)
 
@@ -244,7 +204,7 @@ def _num(x: float) -> str:
     return f"{x:.4g}"
 
 
-def colouring(ds, mode: str, view: ClusterView | None, degree: np.ndarray | None) -> Colouring:
+def colouring(ds, mode: str, view: Clusters | None, degree: np.ndarray | None) -> Colouring:
     """The colouring for a mode (slow for stored columns and communities: a worker)."""
     if mode == "clusters":
         if view is None:
@@ -252,10 +212,10 @@ def colouring(ds, mode: str, view: ClusterView | None, degree: np.ndarray | None
         return colour_by_view(view, mode)
     kind, _, name = mode.partition(":")
     if kind == "community":
-        view = cluster_view(ds, method=name)
-        view.examples = cluster_examples(view, degree)
+        view = ds.clusters(method=name)
         col = colour_by_view(view, mode)
         col.view = view
+        col.examples = cluster_examples(view, degree)
         return col
     if kind == "column":
         return colour_by_values(ds.metadata(name), mode)

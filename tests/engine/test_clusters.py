@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
-from engine.clusters import (ThresholdClusters, cluster_table, components_at, merge_tree,
+from engine.clusters import (ThresholdClusters, components_at, group, merge_tree,
                              renumber_by_size)
 from engine.errors import InputError
 
@@ -187,19 +187,53 @@ def test_non_finite_and_self_entries_are_ignored():
     assert list(zip(a, b, s)) == [(1, 2, np.float32(0.4))]
 
 
-def test_cluster_table_groups_largest_first():
+def test_group_lists_largest_first():
     labels = np.array([2, 0, 1, 1, -1, 2, 3, 1, 4, 4], np.int32)
-    table = cluster_table(labels, min_size=2)
+    table = group(labels, min_size=2, threshold=0.5)
+    assert table.threshold == 0.5 and table.method is None and len(table) == 3
     np.testing.assert_array_equal(table.ids, [1, 2, 4])  # sizes 3, 2, 2 (ties: label)
     np.testing.assert_array_equal(table.sizes, [3, 2, 2])
     np.testing.assert_array_equal(table.members(0), [2, 3, 7])
     np.testing.assert_array_equal(table.members(1), [0, 5])
     np.testing.assert_array_equal(table.members(2), [8, 9])
+    np.testing.assert_array_equal(table.rank, [-1, 0, 1, -1, 2])
     assert table.singletons == 2  # labels 0 and 3
-    everything = cluster_table(labels, min_size=1)
+    assert [table.cluster_of(i) for i in range(10)] == [1, None, 0, 0, None, 1, None, 0, 2, 2]
+    np.testing.assert_array_equal(table.positions(), [1, -1, 0, 0, -1, 1, -1, 0, 2, 2])
+    everything = group(labels, min_size=1)
     assert len(everything.order) == 9 and list(everything.ids) == [1, 2, 4, 0, 3]
-    empty = cluster_table(np.zeros(0, np.int32))
-    assert len(empty.ids) == 0 and empty.singletons == 0 and list(empty.offsets) == [0]
+    empty = group(np.zeros(0, np.int32))
+    assert len(empty) == 0 and empty.singletons == 0 and list(empty.offsets) == [0]
+    with pytest.raises(InputError, match="1-D integer"):
+        group(np.zeros(3, np.float32))
+
+
+def slow_group(labels, min_size):
+    """The listing written out directly: members per label, sorted by (-size, label)."""
+    members = {}
+    for i, lab in enumerate(labels):
+        if lab >= 0:
+            members.setdefault(int(lab), []).append(i)
+    listed = sorted((lab for lab, m in members.items() if len(m) >= min_size),
+                    key=lambda lab: (-len(members[lab]), lab))
+    rank = {lab: r for r, lab in enumerate(listed)}
+    singletons = sum(len(m) == 1 for m in members.values())
+    return listed, [members[lab] for lab in listed], rank, singletons
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-1, 12), max_size=60), st.integers(0, 4),
+       st.sampled_from([np.int32, np.int64]))
+def test_group_equals_the_direct_listing(values, min_size, dtype):
+    labels = np.array(values, dtype=dtype)
+    got = group(labels, min_size)
+    ids, members, rank, singletons = slow_group(values, max(min_size, 1))
+    assert list(got.ids) == ids
+    assert [list(got.members(c)) for c in range(len(got))] == members
+    assert got.singletons == singletons
+    for i, lab in enumerate(values):
+        assert got.cluster_of(i) == (rank.get(lab) if lab >= 0 else None)
+    assert list(got.positions()) == [rank.get(lab, -1) if lab >= 0 else -1 for lab in values]
 
 
 def test_renumber_by_size_keeps_left_out():

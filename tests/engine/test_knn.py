@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from engine.errors import InputError
 from engine.knn import knn_exact, knn_vectors, similarity_to_distance
+from engine.knngraph import KnnGraph
 
 # points on a line: neighbours by distance are unambiguous
 LINE = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [7.0, 0.0]], np.float32)
@@ -21,6 +22,20 @@ def test_euclidean_on_a_line():
     # similarity 1 / (1 + distance)
     np.testing.assert_allclose(sim, 1 / (1 + np.array([[1, 3], [1, 2], [2, 3], [4, 6]])),
                                rtol=1e-6)
+
+
+def test_graph_type_and_csr_drop_padding():
+    graph = knn_vectors(LINE, 5, "euclidean")  # 3 neighbours each: k is capped at n - 1
+    assert isinstance(graph, KnnGraph) and (graph.n, graph.k) == (4, 3)
+    padded = KnnGraph(np.array([[1, -1], [0, 2], [-1, -1]], np.int32),
+                      np.array([[0.5, np.nan], [0.5, -0.25], [np.nan, np.nan]], np.float32))
+    G = padded.to_csr()
+    assert G.shape == (3, 3) and G.nnz == 3 and G.has_sorted_indices
+    np.testing.assert_array_equal(G.toarray(), [[0, 0.5, 0], [0.5, 0, -0.25], [0, 0, 0]])
+    assert padded.to_csr(positive=True).nnz == 2
+    dense = graph.to_csr().toarray()
+    for i in range(4):
+        np.testing.assert_array_equal(dense[i, graph.idx[i]], graph.sim[i])
 
 
 def test_cosine_ignores_length():

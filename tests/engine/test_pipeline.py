@@ -5,9 +5,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from engine import pipeline
-from engine.dataset import Dataset, group_labels
+from engine.dataset import Dataset
 from engine.errors import InputError, NoMatch
 from engine.ingest import file_key
+from engine.knngraph import KnnGraph
 from engine.pipeline import BuildOptions, build, plan, step_key
 from engine.store import Store
 from sample_data.fixtures import vectors_table
@@ -91,11 +92,26 @@ def test_store_refuses_missing_layout(vectors_dataset):
             ds.layout("tsne")
 
 
-def test_group_labels_largest_first():
-    labels = np.array([2, 2, 0, 1, 1, 1, 3, -1], dtype=np.int32)
-    order, offsets, ids, singletons = group_labels(labels, min_size=2)
-    assert list(ids) == [1, 2] and list(np.diff(offsets)) == [3, 2]
-    assert list(order) == [3, 4, 5, 0, 1] and singletons == 2
+def test_clusters_by_method_and_threshold_are_one_listing(vectors_dataset):
+    with Dataset.open(vectors_dataset) as ds:
+        method = ds.community_methods[0]
+        by_method = ds.clusters(method=method, min_size=1)
+        labels, _ = ds.community_labels(method)
+        assert by_method.method == method and by_method.threshold is None
+        assert sorted(by_method.order) == list(np.flatnonzero(labels >= 0))
+        t = float(np.median(ds.merge_tree[2]))
+        at_t = ds.clusters(threshold=t)
+        assert at_t.threshold == t and (np.diff(at_t.sizes) <= 0).all()
+        assert all(at_t.cluster_of(i) == c for c in range(len(at_t)) for i in at_t.members(c))
+        with pytest.raises(InputError, match="either a threshold or a method"):
+            ds.clusters()
+
+
+def test_stored_graph_is_a_knn_graph(vectors_dataset):
+    with Dataset.open(vectors_dataset) as ds:
+        graph = ds.knn
+        assert isinstance(graph, KnnGraph) and (graph.n, graph.k) == (ds.n, ds.k)
+        assert graph.to_csr().nnz == int((graph.idx >= 0).sum())
 
 
 def test_store_is_read_only_for_readers(vectors_dataset):

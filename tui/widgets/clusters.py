@@ -3,6 +3,8 @@ that threshold (largest first) and, once one is chosen, its members."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from rich.text import Text
 from textual.binding import Binding
@@ -12,9 +14,12 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
-from tui.state import ClusterView, ThresholdScale, slider
+from tui.state import ThresholdScale, slider
 from tui.widgets.common import Pane, label_text
 from tui.widgets.plot import VimList
+
+if TYPE_CHECKING:
+    from engine.clusters import Clusters
 
 LIST_LIMIT = 300  # clusters listed; the rest are summarised
 MEMBER_LIMIT = 500
@@ -140,7 +145,7 @@ class ClustersPane(Pane):
     def show_histogram(self, counts: np.ndarray, edges: np.ndarray) -> None:
         self.query_one(SimilarityHistogram).set_data(counts, edges)
 
-    def show_clusters(self, view: ClusterView, labels: np.ndarray, examples: list,
+    def show_clusters(self, view: Clusters, labels: np.ndarray, examples: list,
                       selected_cluster: int | None, swatches: list[Text]) -> None:
         """The listing at a threshold; the selection's cluster is marked and highlighted.
 

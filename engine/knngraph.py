@@ -1,0 +1,43 @@
+"""The neighbour graph as padded rows: row i lists i's neighbours, best first.
+
+Only numpy at import (scipy when converted), so the store and the command line can hand it
+around without loading the kernels.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class KnnGraph(NamedTuple):
+    """idx int32 (n, k), -1 where a row is short; sim float32 (n, k), NaN there.
+
+    A tuple, so `idx, sim = graph` works wherever the two arrays are wanted."""
+
+    idx: np.ndarray
+    sim: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.idx.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.idx.shape[1]
+
+    def to_csr(self, *, positive: bool = False):
+        """Directed scipy CSR (n, n) of the listed neighbours, padding dropped; with
+        positive=True also every similarity ≤ 0 (weights that must act as mass)."""
+        import scipy.sparse as sp
+        idx, sim = self.idx, self.sim
+        keep = (idx >= 0) & np.isfinite(sim)
+        if positive:
+            keep &= sim > 0
+        n = self.n
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(keep.sum(axis=1), out=indptr[1:])
+        G = sp.csr_matrix((sim[keep], idx[keep], indptr), shape=(n, n))
+        G.sort_indices()
+        return G
