@@ -109,8 +109,9 @@ def best_connected(members: np.ndarray, degree: np.ndarray | None, limit: int | 
         return members[:limit] if limit else members
     d = -degree[members].astype(np.int64)
     if limit is not None and len(members) > 4 * limit:
-        part = np.argpartition(d, limit)[:limit]
-        members, d = members[part], d[part]
+        # Keep every member tied with the limit-th, so ties are still settled by index.
+        keep = d <= np.partition(d, limit - 1)[limit - 1]
+        members, d = members[keep], d[keep]
     order = np.lexsort((members, d))
     out = members[order]
     return out[:limit] if limit else out

@@ -1,7 +1,5 @@
 """Context similarity: substitutes found from shared contexts, the exact measure, the hub cap."""
 
-import importlib.util
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -137,8 +135,6 @@ def test_graph_stats_and_bad_input():
         concepts(S, method="kmeans")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("engine.communities") is None,
-                    reason="engine.communities is not there yet")
 def test_concepts_groups_the_themes():
     _, S = snack_association()
     labels, stats = concepts(S, corr_k=3, threshold=0.1, k=3, seed=0)

@@ -1,5 +1,6 @@
 """Cache keys, per-step transactions and the Dataset API over a small built file."""
 
+import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -116,7 +117,7 @@ def test_stored_graph_is_a_knn_graph(vectors_dataset):
 
 def test_store_is_read_only_for_readers(vectors_dataset):
     store = Store.open(vectors_dataset)
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.InvalidInputException, match="read-only mode"):
         store.con.execute("DELETE FROM knn")
     store.close()
 
