@@ -365,21 +365,11 @@ class Store:
         self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows_in")
         self.con.unregister("_rows_in")
 
-    def export(self, sql: str, out: str, fmt: str) -> None:
-        """Write a query's rows to a file with DuckDB's COPY (csv, parquet, jsonl)."""
-        option = {"csv": "FORMAT csv, HEADER", "parquet": "FORMAT parquet",
-                  "jsonl": "FORMAT json"}[fmt]
-        self.con.execute(f"COPY ({sql}) TO '{_literal(out)}' ({option})")
-
-
-def export_rows(columns: dict[str, np.ndarray], out: str, fmt: str) -> None:
-    """Write in-memory columns to a file with DuckDB's COPY."""
-    con = duckdb.connect()
-    try:
-        con.register("_rows", pa.table({k: pa.array(v) for k, v in columns.items()}))
-        Store(con, ":memory:", False).export("SELECT * FROM _rows", out, fmt)
-    finally:
-        con.close()
+    def reader(self, sql: str, params: list | None = None,
+               rows: int = 1 << 16) -> pa.RecordBatchReader:
+        """A query's rows as a stream of arrow batches (for engine.export to write)."""
+        rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
+        return (getattr(rel, "to_arrow_reader", None) or rel.record_batch)(rows)
 
 
 def _quote(name: str) -> str:
