@@ -7,6 +7,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
+from tui.loader import examples_of
 from tui.state import mode_title
 from tui.text import plain_label
 
@@ -24,8 +25,8 @@ class ExplorerCommands(Provider):
                ("Lower the threshold", partial(app.action_threshold, -1), "fine step"),
                ("Toggle braille / group symbols", app.action_toggle_marks,
                 "symbols tell clusters apart without colour")]
-        for mode in app.colour_modes:
-            out.append((f"Colour by {mode_title(mode)}", partial(app.set_colour_mode, mode),
+        for mode in app.group_modes:
+            out.append((f"Colour by {mode_title(mode)}", partial(app.set_group_mode, mode),
                         "colour the scatter"))
         for name in app.layouts:
             out.append((f"Layout: {name}", partial(app.show_layout, name), "show this layout"))
@@ -40,8 +41,9 @@ class ExplorerCommands(Provider):
         view = app.view
         if view is not None and app.labels is not None:
             for c in range(min(len(view), CLUSTER_COMMANDS)):
-                first = view.examples[c][0] if c < len(view.examples) and len(
-                    view.examples[c]) else view.members(c)[0]
+                examples = examples_of(view)
+                first = examples[c][0] if c < len(examples) and len(
+                    examples[c]) else view.members(c)[0]
                 name = plain_label(app.labels[first], 40)
                 out.append((f"Go to cluster {c} ({int(view.sizes[c])}): {name}",
                             partial(app.go_to_cluster, c), "highlight it and list members"))

@@ -1,7 +1,8 @@
 """`?`: every key, grouped by where it works, with the focused pane's help first.
 
-The key tables are built from the bindings themselves, so they cannot drift from the code;
-keys that belong to Textual's own list widgets (Up/Down/Enter) are added by hand.
+The key tables are built from the bindings themselves (the app's are read from the running
+app), so they cannot drift from the code; keys that belong to Textual's own list widgets
+(Up/Down/Enter) are added by hand.
 """
 
 from __future__ import annotations
@@ -41,9 +42,8 @@ def _display(key: str) -> str:
     return _NAMES.get(key, key)
 
 
-def sections() -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """(title, help text, keys) for every place keys work."""
-    from tui.app import EmbtuiApp
+def sections(app_bindings) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(title, help text, keys) for every place keys work; `app_bindings` are the app's."""
     from tui.screens import ExportScreen
     from tui.widgets.clusters import ClustersPane
     from tui.widgets.details import DetailsPane
@@ -55,7 +55,7 @@ def sections() -> list[tuple[str, str, list[tuple[str, str]]]]:
     scatter_keys = _keys(ExplorerScatter.BINDINGS, skip=("zoom", "pan", "reset_view"))
     scatter_keys.append(("click, wheel", "select the nearest point, zoom (when the terminal "
                                          "sends mouse events)"))
-    app_keys = _keys(EmbtuiApp.BINDINGS)
+    app_keys = _keys(app_bindings)
     app_keys.append(("Ctrl+P", "command palette: colour by…, go to cluster…, export…, "
                                "layout…"))
     return [
@@ -77,9 +77,9 @@ def sections() -> list[tuple[str, str, list[tuple[str, str]]]]:
     ]
 
 
-def help_renderable(focused: str) -> Group:
+def help_renderable(focused: str, app_bindings) -> Group:
     """The sections as text, the focused pane's first."""
-    order = sections()
+    order = sections(app_bindings)
     first = [s for s in order if s[0].lower() == focused.lower()]
     parts = []
     for title, text, keys in first + [s for s in order if s not in first]:
@@ -120,7 +120,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self):
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Keys · Esc closes"
-            yield Static(help_renderable(self._focused), id="help-body")
+            yield Static(help_renderable(self._focused, self.app.BINDINGS), id="help-body")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -173,7 +173,7 @@ class Colouring:
     view: "ClusterView | None" = None  # the communities coloured, to list them too
 
 
-def colour_modes(community_methods, metadata_columns) -> list[str]:
+def group_modes(community_methods, metadata_columns) -> list[str]:
     modes = ["clusters"]
     modes += [f"community:{m}" for m in community_methods]
     modes += [f"column:{c}" for c in metadata_columns if c != "weight"]
