@@ -15,8 +15,6 @@ import numpy as np
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -24,24 +22,22 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tui import loader
 from tui import messages as msg
 from tui.commands import ExplorerCommands
+from tui.keys import APP_BINDINGS
 from tui.export import export_job
 from tui.screens import ErrorScreen, ExportScreen
 from tui.selection import MEMBER_LIMIT, Selection
 from tui.state import ClusterView, Colouring, ThresholdScale, colour_by_view, mode_title
 from tui.text import plain_label
 from tui.widgets.clusters import ClustersPane
-from tui.widgets.common import Pane, label_text
 from tui.widgets.details import DetailsPane
 from tui.widgets.legend import Legend, group_kind, group_limit, swatches
 from tui.widgets.neighbours import NeighboursPane
+from tui.widgets.explorer import ExplorerView
 from tui.widgets.plot import ExplorerScatter
 from tui.widgets.scatter import PALETTE, Scatter
 from tui.widgets.search import SearchScreen
-from tui.widgets.status import PaneTabs, StatusLine
+from tui.widgets.status import StatusLine
 
-COMPACT_WIDTH = 110  # below this (or COMPACT_HEIGHT) the side panes show one at a time
-COMPACT_HEIGHT = 34
-SIDE_PANES = ("neighbours", "clusters", "details")
 HIGHLIGHT_LIMIT = 2000  # members of a chosen cluster drawn highlighted
 
 
@@ -51,41 +47,7 @@ class EmbtuiApp(App):
     COMMANDS = App.COMMANDS | {ExplorerCommands}
     ENABLE_COMMAND_PALETTE = True
 
-    _threshold_keys = Binding.Group("threshold", compact=True)
-    BINDINGS = [
-        Binding("slash", "search", "Search", id="app.search",
-                tooltip="fuzzy search over the labels"),
-        Binding("question_mark", "help", "Help", id="app.help", tooltip="this screen"),
-        Binding("left_square_bracket", "threshold(-1)", "Lower", id="app.threshold_down",
-                group=_threshold_keys, tooltip="lower the threshold a fine step"),
-        Binding("right_square_bracket", "threshold(1)", "Raise", id="app.threshold_up",
-                group=_threshold_keys, tooltip="raise the threshold a fine step"),
-        Binding("left_curly_bracket", "threshold(-1, True)", "Lower more", show=False,
-                id="app.threshold_down_coarse", tooltip="lower the threshold a coarse step"),
-        Binding("right_curly_bracket", "threshold(1, True)", "Raise more", show=False,
-                id="app.threshold_up_coarse", tooltip="raise the threshold a coarse step"),
-        Binding("c", "cycle_colour", "Colour", id="app.colour",
-                tooltip="colour by the next of: clusters, communities, metadata, degree"),
-        Binding("e", "export", "Export", id="app.export",
-                tooltip="write the chosen cluster, else the selection and its neighbours"),
-        Binding("tab", "next_pane", "Next pane", show=False, priority=True,
-                id="app.next_pane", tooltip="cycle scatter → neighbours → clusters → details"),
-        Binding("shift+tab", "previous_pane", "Previous pane", show=False, priority=True,
-                id="app.previous_pane", tooltip="cycle the panes backwards"),
-        Binding("backspace", "back", "Back", show=False, id="app.back",
-                tooltip="back along the trail of selections"),
-        Binding("g", "selection_cluster", "Selection's cluster", show=False,
-                id="app.selection_cluster",
-                tooltip="choose the selection's cluster; it follows as the threshold moves"),
-        Binding("escape", "clear", "Let go", show=False, id="app.clear",
-                tooltip="let go of the chosen cluster"),
-        Binding("v", "cycle_layout", "Next layout", show=False, id="app.layout",
-                tooltip="show the next stored layout (umap, mde-umap, …)"),
-        Binding("m", "toggle_marks", "Braille or symbols", show=False, id="app.marks",
-                tooltip="draw points as braille dots or as their group's symbol"),
-        *Scatter.VIEW_BINDINGS,  # zoom and pan from any pane, not only the focused scatter
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="quit"),
-    ]
+    BINDINGS = APP_BINDINGS
 
     def __init__(self, path: str | os.PathLike, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -108,8 +70,6 @@ class EmbtuiApp(App):
         self.colour: Colouring | None = None
         self.picks = Selection()
         self.search_ready = False
-        self.active_pane = "clusters"
-        self.compact = True
         self.load_error: str | None = None
 
     # the selection, the trail and the anchor of the chosen cluster live in self.picks
@@ -120,19 +80,7 @@ class EmbtuiApp(App):
     # ---- layout ------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="main"):
-            with Vertical(id="plot"):
-                scatter = ExplorerScatter(id="scatter")
-                scatter.border_title = plain_label(os.path.basename(self.path), 40)
-                yield scatter
-                yield StatusLine(Text("opening…", style="dim"), id="status")
-                yield Legend("", id="legend")
-            with Vertical(id="sidebar"):
-                yield PaneTabs(id="pane-tabs")
-                # top to bottom in the order Tab visits them
-                yield NeighboursPane(id="neighbours")
-                yield ClustersPane(id="clusters")
-                yield DetailsPane(id="details")
+        yield ExplorerView(plain_label(os.path.basename(self.path), 40), id="main")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -143,7 +91,7 @@ class EmbtuiApp(App):
         if self.no_color:
             # Without colour, clusters are told apart by symbol (0-9, a-z) per cell.
             self.query_one(Scatter).marks = "groups"
-        self._layout_for(self.size.width, self.size.height)
+        self.query_one(ExplorerView).fit(self.size.width, self.size.height)
         self.query_one(Scatter).focus()
         self.load(self.path)
 
@@ -155,26 +103,17 @@ class EmbtuiApp(App):
                 pass
 
     def on_resize(self, event) -> None:
-        self._layout_for(event.size.width, event.size.height)
+        self.query_one(ExplorerView).fit(event.size.width, event.size.height)
 
-    def _layout_for(self, width: int, height: int) -> None:
-        self.compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
-        main = self.query_one("#main")
-        main.set_class(self.compact, "-compact")
-        main.set_class(height < 30, "-short")
-        self._show_active_pane()
-
-    def _show_active_pane(self) -> None:
-        for name in SIDE_PANES:
-            self.query_one(f"#{name}").set_class(name == self.active_pane, "-active")
-        self.query_one(PaneTabs).show(SIDE_PANES, self.active_pane)
+    # which side pane shows and which pane has the focus are the layout's
+    compact = property(lambda self: self.query_one(ExplorerView).compact)
+    active_pane = property(lambda self: self.query_one(ExplorerView).active_pane)
 
     def _activate(self, name: str, compact_only: bool = False) -> None:
-        if compact_only and not self.compact:
-            return
-        if name in SIDE_PANES and name != self.active_pane:
-            self.active_pane = name
-            self._show_active_pane()
+        self.query_one(ExplorerView).activate(name, compact_only)
+
+    def _focused_pane_name(self) -> str:
+        return self.query_one(ExplorerView).focused_pane()
 
     # ---- workers: the bodies are tui.loader's; failures land in on_worker_state_changed ----
 
@@ -352,18 +291,13 @@ class EmbtuiApp(App):
         self._update_status()
 
     def _show_neighbours(self) -> None:
-        pane = self.query_one(NeighboursPane)
         if self.selection is None or self.labels is None:
             return
+        pane = self.query_one(NeighboursPane)
         if self.graph is None:
             pane.show_message("loading the neighbour graph…")
-            return
-        i = self.selection
-        row_idx, row_sim = self.graph.idx[i], self.graph.sim[i]
-        keep = row_idx >= 0
-        trail = [self.labels[t] for t in self.trail]
-        pane.show(self.labels[i], trail, row_idx[keep], row_sim[keep], self.labels,
-                  self.graph.sim_lo, self.graph.sim_hi)
+        else:
+            pane.show_entity(self.selection, self.trail, self.graph, self.labels)
 
     def _apply_highlight(self) -> None:
         if self.labels is None:
@@ -390,19 +324,9 @@ class EmbtuiApp(App):
         if members is None:
             return
         c = self.picks.chosen(self.view)
-        where = self._where()
-        head = Text(no_wrap=True, overflow="ellipsis")
-        if c is None:
-            head.append_text(label_text(self.labels[self.anchor], 30, style="bold"))
-            head.append(f" is on its own {where}", style="dim")
-            size = 1
-        else:
-            size = int(self.view.sizes[c])
-            head.append(f"cluster {c}", style="bold")
-            head.append(f" · {size} {where}", style="dim")
-        head.append(" · Esc: all", style="dim")
-        self.query_one(ClustersPane).show_members(head, members, self.labels, self.selection,
-                                                  size)
+        size = 1 if c is None else int(self.view.sizes[c])
+        self.query_one(ClustersPane).show_members(c, self.anchor, members, size, self.labels,
+                                                  self.selection, self._where())
 
     def _choose(self, c: int | None) -> None:
         """Choose the listed cluster c (None: let go of the chosen one)."""
@@ -566,48 +490,28 @@ class EmbtuiApp(App):
             self.post_message(ClustersPane.Chosen(c))
             self._activate("clusters", compact_only=True)
 
+    # zoom and pan from any pane; the scatter's ViewChanged updates the status line
     def action_zoom(self, factor: float) -> None:
         self.query_one(Scatter).zoom(float(factor))
-        self._update_status()
 
     def action_pan(self, dx: float, dy: float) -> None:
         self.query_one(Scatter).pan(float(dx), float(dy))
-        self._update_status()
 
     def action_reset_view(self) -> None:
         self.query_one(Scatter).reset_view()
-        self._update_status()
-
-    def _focused_pane_name(self) -> str:
-        node = self.focused
-        while node is not None:
-            if node.id in ("scatter", *SIDE_PANES):
-                return node.id
-            node = node.parent
-        return "scatter"
-
-    def _focus_pane(self, name: str) -> None:
-        if name == "scatter":
-            self.query_one(Scatter).focus()
-        else:
-            self._activate(name)
-            self.call_after_refresh(self.query_one(f"#{name}", Pane).focus_pane)
 
     def action_next_pane(self, step: int = 1) -> None:
         if isinstance(self.screen, (ModalScreen, ErrorScreen)):
             self.screen.focus_next() if step > 0 else self.screen.focus_previous()
             return
-        order = ["scatter", *SIDE_PANES]
-        self._focus_pane(order[(order.index(self._focused_pane_name()) + step) % len(order)])
+        self.query_one(ExplorerView).cycle_focus(step)
 
     def action_previous_pane(self) -> None:
         self.action_next_pane(-1)
 
-    def action_export(self) -> None:
-        self.export()
-
-    def export(self, what: str | None = None) -> None:
-        """Open the export dialog for the chosen cluster (else the selection's neighbours)."""
+    def action_export(self, what: str | None = None) -> None:
+        """Open the export dialog for the chosen cluster, else the selection's neighbours
+        (`what`: "cluster" or "neighbours" only)."""
         job = export_job(self.labels, view=self.view, anchor=self.anchor,
                          selection=self.selection, graph=self.graph, threshold=self.threshold,
                          scale=self.scale, what=what)
@@ -615,11 +519,10 @@ class EmbtuiApp(App):
             self.notify("select an entity or choose a cluster first", timeout=3,
                         markup=False)
             return
-        self.push_screen(ExportScreen(self.ds, job), self._export_done)
+        self.push_screen(ExportScreen(self.ds, job), lambda result: result and self.notify(
+            f"exported {result}", timeout=5, markup=False))
 
-    def _export_done(self, result: str | None) -> None:
-        if result:
-            self.notify(f"exported {result}", timeout=5, markup=False)
+    export = action_export
 
     def action_toggle_marks(self) -> None:
         scatter = self.query_one(Scatter)
