@@ -10,6 +10,7 @@ on the dataset's lock. The first frame shows before the dataset is even open.
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 
 import numpy as np
 from rich.text import Text
@@ -22,23 +23,20 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tui import loader
 from tui import messages as msg
 from tui.commands import ExplorerCommands
-from tui.keys import APP_BINDINGS
 from tui.export import export_job
+from tui.keys import APP_BINDINGS
 from tui.screens import ErrorScreen, ExportScreen
 from tui.selection import MEMBER_LIMIT, Selection
 from tui.state import ClusterView, Colouring, ThresholdScale, colour_by_view, mode_title
 from tui.text import plain_label
 from tui.widgets.clusters import ClustersPane
-from tui.widgets.details import DetailsPane
-from tui.widgets.legend import Legend, group_kind, group_limit, swatches
-from tui.widgets.neighbours import NeighboursPane
+from tui.widgets.details import DetailsPane, cluster_line
 from tui.widgets.explorer import ExplorerView
+from tui.widgets.neighbours import NeighboursPane
 from tui.widgets.plot import ExplorerScatter
-from tui.widgets.scatter import PALETTE, Scatter
+from tui.widgets.scatter import Scatter
 from tui.widgets.search import SearchScreen
 from tui.widgets.status import StatusLine
-
-HIGHLIGHT_LIMIT = 2000  # members of a chosen cluster drawn highlighted
 
 
 class EmbtuiApp(App):
@@ -70,7 +68,6 @@ class EmbtuiApp(App):
         self.colour: Colouring | None = None
         self.picks = Selection()
         self.search_ready = False
-        self.load_error: str | None = None
 
     # the selection, the trail and the anchor of the chosen cluster live in self.picks
     selection = property(lambda self: self.picks.current)
@@ -96,11 +93,10 @@ class EmbtuiApp(App):
         self.load(self.path)
 
     def on_unmount(self) -> None:
-        if self.ds is not None:
-            try:
+        # a worker may still be reading as the process ends: closing may fail, harmlessly
+        with suppress(Exception):
+            if self.ds is not None:
                 self.ds.close()
-            except Exception:  # a worker may still be reading; the process is ending
-                pass
 
     def on_resize(self, event) -> None:
         self.query_one(ExplorerView).fit(event.size.width, event.size.height)
@@ -148,19 +144,16 @@ class EmbtuiApp(App):
         warm_up()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed open replaces the explorer with its reason; any other failure is a note."""
+        err = event.worker.error
         if event.state != WorkerState.ERROR:
             return
-        err = event.worker.error
         if isinstance(err, loader.OpenFailed):
-            self.load_error = str(err)
             self.push_screen(ErrorScreen(str(err)))
             return
-        what = {"load": "loading stopped", "clusters": f"clusters at {self.threshold}",
-                "colour": f"colour by {mode_title(self.group_mode)}",
-                "layout": "layout", "warm": "drawing kernels"}.get(event.worker.group,
-                                                                    event.worker.group)
-        self.notify(plain_label(f"{what}: {loader.one_line(err)}", 300), severity="error",
-                    markup=False)
+        text = str(err) if isinstance(err, loader.Failed) else (
+            f"{event.worker.group}: {loader.one_line(err)}")
+        self.notify(plain_label(text, 300), severity="error", markup=False)
 
     @property
     def _degree(self) -> np.ndarray | None:
@@ -208,8 +201,8 @@ class EmbtuiApp(App):
             self.query_one(NeighboursPane).show_message(message.note)
             self.query_one(ClustersPane).show_message(message.note)
             return
-        g = message.graph
-        self.query_one(ClustersPane).show_histogram(g.hist_counts, g.hist_edges)
+        self.query_one(ClustersPane).show_histogram(message.graph.hist_counts,
+                                                    message.graph.hist_edges)
         if self.selection is not None:
             self._show_neighbours()
             self._apply_highlight()
@@ -234,7 +227,7 @@ class EmbtuiApp(App):
             self._apply_colouring()
         self.query_one(ClustersPane).show_threshold(self.threshold, self.scale)
         self._show_clusters()
-        self._show_details_cluster()
+        self.query_one(DetailsPane).show_cluster(self._cluster_text())
 
     def on_colouring_computed(self, message: msg.ColouringComputed) -> None:
         if message.colouring.mode != self.group_mode:
@@ -258,7 +251,7 @@ class EmbtuiApp(App):
             pane.show_threshold(self.threshold, self.scale)
         if view is not None:
             self._show_clusters()
-            self._show_details_cluster()
+            self.query_one(DetailsPane).show_cluster(self._cluster_text())
         self._apply_highlight()
 
     def on_entity_loaded(self, message: msg.EntityLoaded) -> None:
@@ -282,27 +275,19 @@ class EmbtuiApp(App):
         self.load_entity(self.ds, i, self.ids, self.labels)
         if show:
             self._activate(show, compact_only=True)
-        if self.view is not None:
-            if self.query_one(ClustersPane).mode == "clusters":
-                self._show_clusters()
-            else:
-                self._show_chosen()
+        self._show_clusters()
         self._apply_highlight()
         self._update_status()
 
     def _show_neighbours(self) -> None:
-        if self.selection is None or self.labels is None:
-            return
-        pane = self.query_one(NeighboursPane)
-        if self.graph is None:
-            pane.show_message("loading the neighbour graph…")
-        else:
-            pane.show_entity(self.selection, self.trail, self.graph, self.labels)
+        if self.selection is not None and self.labels is not None:
+            self.query_one(NeighboursPane).show_entity(self.selection, self.trail, self.graph,
+                                                       self.labels)
 
     def _apply_highlight(self) -> None:
         if self.labels is None:
             return
-        idx = self.picks.highlight(self.view, self.graph, HIGHLIGHT_LIMIT)
+        idx = self.picks.highlight(self.view, self.graph)
         labels = [plain_label(self.labels[i], 24) for i in idx.tolist()]
         self.query_one(Scatter).set_highlight(idx, labels)
 
@@ -310,45 +295,38 @@ class EmbtuiApp(App):
         return self.picks.chosen_members(self.view, self._degree, limit)
 
     def _show_clusters(self) -> None:
+        """List the clusters, or the chosen cluster's members."""
         if self.view is None or self.labels is None:
             return
-        if self.anchor is not None:
-            self._show_chosen()
-            return
-        self.query_one(ClustersPane).show_clusters(
-            self.view, self.labels, loader.examples_of(self.view),
-            self.picks.cluster(self.view), swatches(self.group_mode, self._group_kind()))
-
-    def _show_chosen(self) -> None:
+        pane = self.query_one(ClustersPane)
         members = self._chosen_members()
         if members is None:
+            pane.show_clusters(self.view, self.labels, loader.examples_of(self.view),
+                               self.picks.cluster(self.view),
+                               self.query_one(ExplorerView).swatches(self.group_mode))
             return
-        c = self.picks.chosen(self.view)
-        size = 1 if c is None else int(self.view.sizes[c])
-        self.query_one(ClustersPane).show_members(c, self.anchor, members, size, self.labels,
-                                                  self.selection, self._where())
+        pane.show_members(self.view, self.picks.chosen(self.view), self.anchor, members,
+                          self.labels, self.selection, self._where())
 
     def _choose(self, c: int | None) -> None:
         """Choose the listed cluster c (None: let go of the chosen one)."""
         if c is None:
             self.picks.anchor = None
-            self._show_clusters()
         else:
             self.picks.choose(self.view, c, self._degree)
-            self._show_chosen()
+        self._show_clusters()
         self._apply_highlight()
 
     def on_clusters_pane_chosen(self, message: ClustersPane.Chosen) -> None:
         if self.view is not None:
             self._choose(message.cluster)
 
-    def on_clusters_pane_member_chosen(self, message: ClustersPane.MemberChosen) -> None:
-        self.select(message.index, show=None)
-
     def on_clusters_pane_back(self, message: ClustersPane.Back) -> None:
         self._choose(None)
 
-    def on_neighbours_pane_chosen(self, message: NeighboursPane.Chosen) -> None:
+    @on(ClustersPane.MemberChosen)
+    @on(NeighboursPane.Chosen)
+    def _walk(self, message: ClustersPane.MemberChosen | NeighboursPane.Chosen) -> None:
         self.select(message.index, show=None)
 
     # ---- the scatter, the status line and the details pane -----------------------------------
@@ -358,8 +336,7 @@ class EmbtuiApp(App):
     @on(Scatter.Hovered)
     def _update_status(self) -> None:
         if self.xy is not None:
-            self.query_one(StatusLine).show_view(
-                self.query_one(Scatter).status, self.colour.title if self.colour else "clusters")
+            self.query_one(ExplorerView).show_status(self.colour)
 
     @on(ExplorerScatter.Selected)
     @on(Scatter.Clicked)
@@ -376,29 +353,14 @@ class EmbtuiApp(App):
     def _cluster_text(self) -> Text | None:
         if self.view is None or self.selection is None or self.graph is None:
             return None
-        c = self.picks.cluster(self.view)
-        if c is None:
-            return Text(f"none (on its own {self._where()})", style="dim")
-        return Text(f"{c} of {len(self.view)}, {int(self.view.sizes[c])} members "
-                    f"{self._where()}")
-
-    def _show_details_cluster(self) -> None:
-        self.query_one(DetailsPane).show_cluster(self._cluster_text())
+        return cluster_line(self.view, self.picks.cluster(self.view), self._where())
 
     # ---- what the groups stand for -----------------------------------------------------------
 
-    def _group_kind(self) -> str:
-        return group_kind(self.query_one(Scatter).marks, self.no_color, self.console.color_system)
-
     def _apply_colouring(self) -> None:
-        if self.colour is None or self.xy is None:
-            return
-        groups = self.colour.groups
-        kind = self._group_kind()
-        shown = np.where(groups < group_limit(kind), groups, -1).astype(np.int32)
-        self.query_one(Scatter).set_groups(shown, list(PALETTE))
-        self.query_one(Legend).show(self.colour, self.group_mode, kind)
-        self._update_status()
+        if self.colour is not None and self.xy is not None:
+            self.query_one(ExplorerView).show_groups(self.colour, self.group_mode)
+            self._update_status()
 
     def set_group_mode(self, mode: str) -> None:
         if mode not in self.group_modes:
@@ -420,10 +382,8 @@ class EmbtuiApp(App):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         # Under a dialog (search, export, help) only the dialog's own keys and quit apply.
-        if isinstance(self.screen, (ModalScreen, ErrorScreen)) and action not in (
-                "quit", "next_pane", "previous_pane", "command_palette"):
-            return False
-        return True
+        return not isinstance(self.screen, (ModalScreen, ErrorScreen)) or action in (
+            "quit", "next_pane", "command_palette")
 
     def action_search(self) -> None:
         if self.labels is None:
@@ -442,14 +402,9 @@ class EmbtuiApp(App):
             return
         if self.view is not None and self.view.method is not None:
             self.set_group_mode("clusters")  # back from listing communities
-        self.set_threshold(self.scale.step(self.threshold, steps, coarse))
-        self._activate("clusters", compact_only=True)
-
-    def set_threshold(self, t: float) -> None:
-        if self.graph is None or self.scale is None:
-            return
-        self.threshold = self.scale.snap(t)
+        self.threshold = self.scale.step(self.threshold, steps, coarse)
         self.query_one(ClustersPane).show_threshold(self.threshold, self.scale, pending=True)
+        self._activate("clusters", compact_only=True)
         self.compute_clusters(self.ds, self.threshold, self._degree, self.group_mode)
 
     def action_cycle_colour(self) -> None:
@@ -481,7 +436,7 @@ class EmbtuiApp(App):
             self.notify("select an entity first", timeout=2, markup=False)
             return
         self.picks.anchor = self.selection
-        self._show_chosen()
+        self._show_clusters()
         self._apply_highlight()
         self._activate("clusters", compact_only=True)
 
@@ -506,9 +461,6 @@ class EmbtuiApp(App):
             return
         self.query_one(ExplorerView).cycle_focus(step)
 
-    def action_previous_pane(self) -> None:
-        self.action_next_pane(-1)
-
     def action_export(self, what: str | None = None) -> None:
         """Open the export dialog for the chosen cluster, else the selection's neighbours
         (`what`: "cluster" or "neighbours" only)."""
@@ -519,10 +471,13 @@ class EmbtuiApp(App):
             self.notify("select an entity or choose a cluster first", timeout=3,
                         markup=False)
             return
-        self.push_screen(ExportScreen(self.ds, job), lambda result: result and self.notify(
-            f"exported {result}", timeout=5, markup=False))
+        self.push_screen(ExportScreen(self.ds, job), self._exported)
 
-    export = action_export
+    export = action_export  # the command palette's "Export the chosen cluster…" and the like
+
+    def _exported(self, result: str | None) -> None:
+        if result:
+            self.notify(f"exported {result}", timeout=5, markup=False)
 
     def action_toggle_marks(self) -> None:
         scatter = self.query_one(Scatter)

@@ -30,7 +30,7 @@ APP_BINDINGS = [
             tooltip="write the chosen cluster, else the selection and its neighbours"),
     Binding("tab", "next_pane", "Next pane", show=False, priority=True,
             id="app.next_pane", tooltip="cycle scatter → neighbours → clusters → details"),
-    Binding("shift+tab", "previous_pane", "Previous pane", show=False, priority=True,
+    Binding("shift+tab", "next_pane(-1)", "Previous pane", show=False, priority=True,
             id="app.previous_pane", tooltip="cycle the panes backwards"),
     Binding("backspace", "back", "Back", show=False, id="app.back",
             tooltip="back along the trail of selections"),

@@ -8,13 +8,14 @@ labels, the graph and clusters, so the first frame shows before the slow parts a
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
 
 from tui import messages as msg
 from tui.state import (cluster_examples, cluster_view, colour_by_view, colouring, group_modes,
-                       initial_threshold, sim_histogram, threshold_scale)
+                       initial_threshold, mode_title, sim_histogram, threshold_scale)
 
 Post = Callable[[msg.Message], object]
 INITIAL_SHARE = 0.75  # start where the largest cluster holds at most this share
@@ -22,6 +23,18 @@ INITIAL_SHARE = 0.75  # start where the largest cluster holds at most this share
 
 class OpenFailed(Exception):
     """The dataset could not be opened: the explorer shows why instead of its panes."""
+
+
+class Failed(Exception):
+    """Work after the open failed; the text says what, and why, in one line."""
+
+
+@contextmanager
+def failing_as(what: str):
+    try:
+        yield
+    except Exception as err:
+        raise Failed(f"{what}: {one_line(err)}") from err
 
 
 def open_dataset(path: str):
@@ -34,10 +47,15 @@ def open_dataset(path: str):
 
 def load(ds, post: Post) -> None:
     """Everything the explorer shows at the start, in the order it is drawn."""
+    with failing_as("loading stopped"):
+        _load(ds, post)
+
+
+def _load(ds, post: Post) -> None:
     post(msg.DatasetOpened(ds, ds.n, ds.layouts,
                            group_modes(ds.community_methods, ds.metadata_columns)))
     if ds.layouts:
-        layout(ds, ds.layouts[0], post)
+        post(msg.LayoutLoaded(ds.layouts[0], ds.layout(ds.layouts[0])))
     post(msg.LabelsLoaded(ds.ids, ds.labels))
     if not ds.has("knn"):
         post(msg.GraphLoaded(None, "this file has no neighbour graph yet"))
@@ -52,7 +70,8 @@ def load(ds, post: Post) -> None:
             scale = threshold_scale(tree_sims)
             t0 = initial_threshold(scale, tree_sims, ds.threshold_labels, ds.n, INITIAL_SHARE)
             post(msg.ThresholdReady(scale, t0))
-            clusters(ds, t0, graph.degree, "clusters", post)
+            view = with_examples(cluster_view(ds, threshold=t0), graph.degree)
+            post(msg.ClustersComputed(view, colour_by_view(view)))
     ds.search_index()
     post(msg.SearchReady())
 
@@ -68,12 +87,17 @@ def _graph(ds) -> msg.Graph:
 
 def clusters(ds, t: float, degree: np.ndarray | None, group_mode: str, post: Post) -> None:
     """The components at t, and their colouring when the groups are the clusters."""
-    view = with_examples(cluster_view(ds, threshold=t), degree)
-    post(msg.ClustersComputed(view, colour_by_view(view) if group_mode == "clusters" else None))
+    with failing_as(f"clusters at {t}"):
+        view = with_examples(cluster_view(ds, threshold=t), degree)
+        col = colour_by_view(view) if group_mode == "clusters" else None
+    post(msg.ClustersComputed(view, col))
 
 
 def groups(ds, group_mode: str, threshold_view, degree: np.ndarray | None, post: Post) -> None:
-    post(msg.ColouringComputed(colouring(ds, group_mode, threshold_view, degree)))
+    """What the scatter's groups stand for in `group_mode` (a column, communities, …)."""
+    with failing_as(f"colour by {mode_title(group_mode)}"):
+        col = colouring(ds, group_mode, threshold_view, degree)
+    post(msg.ColouringComputed(col))
 
 
 def entity(ds, i: int, ids: np.ndarray, labels: np.ndarray, post: Post) -> None:
@@ -86,7 +110,9 @@ def entity(ds, i: int, ids: np.ndarray, labels: np.ndarray, post: Post) -> None:
 
 
 def layout(ds, name: str, post: Post) -> None:
-    post(msg.LayoutLoaded(name, ds.layout(name)))
+    with failing_as(f"layout {name}"):
+        xy = ds.layout(name)
+    post(msg.LayoutLoaded(name, xy))
 
 
 # The few best-connected members shown for each listed cluster travel with the listing; these

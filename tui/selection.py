@@ -11,6 +11,7 @@ import numpy as np
 from tui.state import best_connected
 
 MEMBER_LIMIT = 500  # members listed in the clusters pane
+HIGHLIGHT_LIMIT = 2000  # members of a chosen cluster drawn highlighted
 
 
 class Selection:
@@ -69,7 +70,7 @@ class Selection:
         row = graph.idx[self.current]
         return row[row >= 0]
 
-    def highlight(self, view, graph, limit: int) -> np.ndarray:
+    def highlight(self, view, graph, limit: int = HIGHLIGHT_LIMIT) -> np.ndarray:
         """Selection first, then its neighbours, then up to `limit` of the chosen cluster's
         members, each once."""
         parts = []

@@ -185,11 +185,12 @@ class ClustersPane(Pane):
         elif shown:
             ol.highlighted = min(keep or 0, shown - 1)
 
-    def show_members(self, c: int | None, anchor: int, members: np.ndarray, size: int,
+    def show_members(self, view, c: int | None, anchor: int, members: np.ndarray,
                      labels: np.ndarray, selection: int | None, where: str) -> None:
-        """Cluster c's members (already in display order; `size` counts them all), chosen
+        """Members of the listed cluster c (already in display order, maybe not all), chosen
         through `anchor`; c None: the anchor is on its own. `where`: "at 0.57", "in slpa"."""
         self._mode = "members"
+        size = 1 if c is None else int(view.sizes[c])
         head = Text(no_wrap=True, overflow="ellipsis")
         if c is None:
             head.append_text(label_text(labels[anchor], 30, style="bold"))

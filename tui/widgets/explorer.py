@@ -6,15 +6,17 @@ the scatter and the panes. The app fills the widgets; this only arranges and foc
 
 from __future__ import annotations
 
+import numpy as np
 from rich.text import Text
 from textual.containers import Horizontal, Vertical
 
 from tui.widgets.clusters import ClustersPane
 from tui.widgets.common import Pane
 from tui.widgets.details import DetailsPane
-from tui.widgets.legend import Legend
+from tui.widgets.legend import Legend, group_kind, group_limit, swatches
 from tui.widgets.neighbours import NeighboursPane
 from tui.widgets.plot import ExplorerScatter
+from tui.widgets.scatter import PALETTE
 from tui.widgets.status import PaneTabs, StatusLine
 
 COMPACT_WIDTH = 110  # below this (or COMPACT_HEIGHT) the side panes show one at a time
@@ -42,6 +44,31 @@ class ExplorerView(Horizontal):
             yield NeighboursPane(id="neighbours")
             yield ClustersPane(id="clusters")
             yield DetailsPane(id="details")
+
+    # ---- how the scatter tells groups apart ---------------------------------------------------
+
+    def group_kind(self) -> str:
+        app = self.app
+        return group_kind(self.query_one(ExplorerScatter).marks, app.no_color,
+                          app.console.color_system)
+
+    def swatches(self, group_mode: str) -> list[Text]:
+        return swatches(group_mode, self.group_kind())
+
+    def show_groups(self, colouring, group_mode: str) -> None:
+        """Draw `colouring`'s groups (as many as can be told apart) and their legend."""
+        groups = colouring.groups
+        kind = self.group_kind()
+        shown = np.where(groups < group_limit(kind), groups, -1).astype(np.int32)
+        self.query_one(ExplorerScatter).set_groups(shown, list(PALETTE))
+        self.query_one(Legend).show(colouring, group_mode, kind)
+
+    def show_status(self, colouring) -> None:
+        """The scatter's status and what the colours stand for (clusters until loaded)."""
+        self.query_one(StatusLine).show_view(self.query_one(ExplorerScatter).status,
+                                             colouring.title if colouring else "clusters")
+
+    # ---- which side pane shows and has the focus ---------------------------------------------
 
     def fit(self, width: int, height: int) -> None:
         """Arrange the panes for a terminal of this size."""

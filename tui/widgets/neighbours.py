@@ -44,8 +44,11 @@ class NeighboursPane(Pane):
         self.query_one("#nb-list", OptionList).clear_options()
 
     def show_entity(self, i: int, trail: list[int], graph, labels: np.ndarray) -> None:
-        """Entity i's stored neighbours in `graph` (a messages.Graph); trail: earlier
-        selections, oldest first."""
+        """Entity i's stored neighbours in `graph` (a messages.Graph, None while it loads);
+        trail: earlier selections, oldest first."""
+        if graph is None:
+            self.show_message("loading the neighbour graph…")
+            return
         idx, sim = graph.idx[i], graph.sim[i]
         keep = idx >= 0
         self.show(labels[i], [labels[t] for t in trail], idx[keep], sim[keep], labels,
