@@ -90,38 +90,110 @@ def _write(data, f, fmt: str) -> int:
         delim = _DELIMITERS[fmt]
         f.write((delim.join(_quote_text(name, delim) for name in schema.names) + "\n")
                 .encode("utf-8"))
+    names = [json.dumps(name, ensure_ascii=False) + ":" for name in schema.names]
     for batch in batches:
         if not batch.num_rows:
             continue
         if fmt == "jsonl":
-            lines = [json.dumps(rec, ensure_ascii=False, default=str)
-                     for rec in batch.to_pylist()]
+            fields = [pc.binary_join_element_wise(name, _json_column(col), "")
+                      for name, col in zip(names, batch.columns)]
+            rows = pc.binary_join_element_wise("{", _join(fields, ","), "}", "")
         else:
-            cols = [_csv_column(col, delim) for col in batch.columns]
-            rows = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, delim)
-            lines = rows.to_pylist()
-        f.write(("\n".join(lines) + "\n").encode("utf-8"))
+            rows = _join([_csv_column(col, delim) for col in batch.columns], delim)
+        f.write(("\n".join(rows.to_pylist()) + "\n").encode("utf-8"))
         n += batch.num_rows
     return n
 
 
-def _quote_pattern(delim: str) -> str:
-    return f'[{delim}"\r\n]'
+def _join(columns: list, sep: str):
+    import pyarrow.compute as pc
+    return columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, sep)
 
 
 def _quote_text(text: str, delim: str) -> str:
-    if any(ch in text for ch in (delim, '"', "\r", "\n")):
+    if not text or any(ch in text for ch in (delim, '"', "\r", "\n")):
         return '"' + text.replace('"', '""') + '"'
     return text
 
 
+# Both formats are built a column at a time with pyarrow's string kernels, written as DuckDB
+# writes them (what the command line wrote before): CSV quoted only where needed, an empty
+# string as "" and a null as nothing; JSON compact, floats as Python writes them.
+
 def _csv_column(col: pa.Array, delim: str) -> pa.Array:
-    """One column as CSV fields: quoted only where it must be (as DuckDB writes), null empty."""
+    import pyarrow as pa
     import pyarrow.compute as pc
+    kind = col.type
+    if pa.types.is_float64(kind):
+        return pc.fill_null(_python_floats(col), "")
+    if pa.types.is_floating(kind):  # float32: its own shortest form, as 0.49232084
+        return pc.fill_null(_float_form(pc.cast(col, pa.string())), "")
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):  # never quoted
+        return pc.fill_null(pc.cast(col, pa.string()), "")
     text = _as_text(col)
-    needs = pc.fill_null(pc.match_substring_regex(text, _quote_pattern(delim)), False)
+    needs = pc.fill_null(pc.match_substring_regex(text, f'^$|[{delim}"\r\n]'), False)
     quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
     return pc.fill_null(pc.if_else(needs, quoted, text), "")
+
+
+def _json_column(col: pa.Array) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    kind = col.type
+    if pa.types.is_dictionary(kind):
+        return _json_column(col.dictionary_decode())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        if pc.any(pc.match_substring_regex(col, r"[\x00-\x1f]")).as_py():
+            text = _per_value(col)  # control characters: json's own escapes
+        else:
+            escaped = pc.replace_substring(pc.replace_substring(col, "\\", "\\\\"), '"', '\\"')
+            text = pc.binary_join_element_wise('"', escaped, '"', "")
+    elif pa.types.is_floating(kind):
+        text = _python_floats(col, for_json=True)
+    elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        text = pc.cast(col, pa.string())
+    else:
+        text = _per_value(col)
+    return pc.fill_null(text, "null")
+
+
+def _python_floats(col: pa.Array, for_json: bool = False) -> pa.Array:
+    """Each float as repr() writes it (1.0, 1e-07; NaN and Infinity in JSON)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    col = col.cast(pa.float64())
+    text = _float_form(pc.cast(col, pa.string()))
+    # arrow's shortest digits are repr's, but it switches to and from exponents elsewhere
+    values = col.fill_null(0.0).to_numpy(zero_copy_only=False)
+    size = np.abs(values)
+    odd = ((size >= 1e-6) & (size < 1e-4)) | ((size >= 1e10) & (size < 1e16))
+    if odd.any():
+        text = pc.replace_with_mask(text, pa.array(odd),
+                                    pa.array([repr(v) for v in values[odd].tolist()]))
+    if for_json and not np.isfinite(values).all():
+        for arrow_form, json_form in _JSON_SPECIAL.items():
+            text = pc.replace_substring_regex(text, f"^{arrow_form}$", json_form)
+    return text
+
+
+_JSON_SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _float_form(text: pa.Array) -> pa.Array:
+    import pyarrow.compute as pc
+    text = pc.if_else(pc.match_substring_regex(text, r"^-?\d+$"),
+                      pc.binary_join_element_wise(text, ".0", ""), text)
+    return pc.replace_substring_regex(text, r"e([+-])(\d)$", r"e\10\2")
+
+
+def _per_value(col: pa.Array, compact: bool = True) -> pa.Array:
+    """Each value as JSON, in Python (lists, structs, dates: rare in big columns)."""
+    import pyarrow as pa
+    separators = (",", ":") if compact else (", ", ": ")
+    return pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str,
+                                                       separators=separators)
+                     for v in col.to_pylist()], pa.string())
 
 
 def _as_text(col: pa.Array) -> pa.Array:
@@ -134,5 +206,4 @@ def _as_text(col: pa.Array) -> pa.Array:
     try:
         return pc.cast(col, pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # lists, structs: as JSON
-        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str)
-                         for v in col.to_pylist()], pa.string())
+        return _per_value(col, compact=False)

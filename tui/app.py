@@ -24,6 +24,7 @@ from tui import loader
 from tui import messages as msg
 from tui.commands import ExplorerCommands
 from tui.export import export_job
+from tui.help import HelpScreen
 from tui.keys import APP_BINDINGS
 from tui.screens import ErrorScreen, ExportScreen
 from tui.selection import MEMBER_LIMIT, Selection
@@ -393,7 +394,6 @@ class EmbtuiApp(App):
                          lambda i: None if i is None else self.select(i))
 
     def action_help(self) -> None:
-        from tui.help import HelpScreen
         self.push_screen(HelpScreen(self._focused_pane_name()))
 
     def action_threshold(self, steps: int, coarse: bool = False) -> None:

@@ -15,6 +15,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.screens import ExportScreen
+from tui.widgets.clusters import ClustersPane
+from tui.widgets.details import DetailsPane
+from tui.widgets.neighbours import NeighboursPane
+from tui.widgets.plot import ExplorerScatter
+from tui.widgets.search import SearchScreen
+
 LIST_KEYS = [("↑ ↓ j k", "move in the list"), ("Home End PgUp PgDn", "jump in the list")]
 
 
@@ -44,15 +51,9 @@ def _display(key: str) -> str:
 
 def sections(app_bindings) -> list[tuple[str, str, list[tuple[str, str]]]]:
     """(title, help text, keys) for every place keys work; `app_bindings` are the app's."""
-    from tui.screens import ExportScreen
-    from tui.widgets.clusters import ClustersPane
-    from tui.widgets.details import DetailsPane
-    from tui.widgets.neighbours import NeighboursPane
-    from tui.widgets.plot import ExplorerScatter
-    from tui.widgets.search import SearchScreen
-
-    # zoom and pan work from every pane, so they are listed once, under Everywhere
-    scatter_keys = _keys(ExplorerScatter.BINDINGS, skip=("zoom", "pan", "reset_view"))
+    # zoom and pan (the scatter's own keys) are bound on the app too, so they work from every
+    # pane: they are listed once, under Everywhere, with the app's
+    scatter_keys = _keys(ExplorerScatter.BINDINGS)
     scatter_keys.append(("click, wheel", "select the nearest point, zoom (when the terminal "
                                          "sends mouse events)"))
     app_keys = _keys(app_bindings)
