@@ -52,7 +52,7 @@ class Selection:
         """The chosen cluster's best-connected members (the anchor alone if a singleton)."""
         if self.anchor is None or view is None:
             return None
-        key = (id(view), self.anchor, limit)
+        key = (id(view), id(degree), self.anchor, limit)
         if self._members_cache is not None and self._members_cache[0] == key:
             return self._members_cache[1]
         c = view.cluster_of(self.anchor)
