@@ -40,8 +40,8 @@ class ExplorerCommands(Provider):
                         "to CSV, parquet or JSONL"))
         view = app.view
         if view is not None and app.labels is not None:
+            examples = examples_of(view)
             for c in range(min(len(view), CLUSTER_COMMANDS)):
-                examples = examples_of(view)
                 first = examples[c][0] if c < len(examples) and len(
                     examples[c]) else view.members(c)[0]
                 name = plain_label(app.labels[first], 40)

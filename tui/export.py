@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from engine.export import check_target, write_table
 from tui.state import slug
@@ -77,6 +76,7 @@ def export_rows(ds, rows: np.ndarray, extra: dict[str, np.ndarray], out: str) ->
     Returns the number of rows written. Refuses to write onto the dataset itself or into a
     directory; the format follows the file name's suffix.
     """
+    import pyarrow as pa  # here, not at the top: the first frame need not wait for it
     out = check_target(out, protect=ds.path)
     rows = np.asarray(rows, dtype=np.int64)
     columns: dict[str, object] = {"idx": rows.astype(np.int32), "id": ds.ids[rows],
@@ -85,11 +85,10 @@ def export_rows(ds, rows: np.ndarray, extra: dict[str, np.ndarray], out: str) ->
     for col in ds.metadata_columns:
         if col not in columns:
             columns[col] = ds.metadata(col)[rows]
-    return write_table(pa.table({k: _arrow(v) for k, v in columns.items()}), out)
+    return write_table(pa.table({k: pa.array(_for_arrow(v)) for k, v in columns.items()}), out)
 
 
-def _arrow(values) -> pa.Array:
+def _for_arrow(values):
+    """Object arrays as lists, so arrow infers their type from the values."""
     values = np.asarray(values)
-    if values.dtype.kind == "O":
-        return pa.array([None if v is None else v for v in values.tolist()])
-    return pa.array(values)
+    return values.tolist() if values.dtype.kind == "O" else values
