@@ -1,7 +1,8 @@
 """The explorer's layout: the scatter with its status line and legend beside the side panes.
 
 On a small terminal the side panes show one at a time under tabs; Tab cycles the focus through
-the scatter and the panes. The app fills the widgets; this only arranges and focuses them.
+the scatter and the panes. The app decides what the widgets show; this arranges and focuses
+them, and draws the groups the way the terminal can tell them apart (colour or symbol).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ SIDE_PANES = ("neighbours", "clusters", "details")  # top to bottom in the order
 
 
 class ExplorerView(Horizontal):
+    """The whole explorer screen but its footer."""
+
     def __init__(self, title: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self._title = title
