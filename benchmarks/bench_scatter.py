@@ -68,7 +68,7 @@ async def time_widget(xy, groups, repeats: int) -> dict:
     out = {}
     async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
         scatter = app.query_one(Scatter)
-        scatter.color_mode = "truecolor"
+        scatter.palette_mode = "truecolor"
         scatter.set_points(xy)
         await pilot.pause()
         assert tuple(scatter.size) == (WIDTH, HEIGHT), scatter.size

@@ -287,28 +287,40 @@ class Dataset:
 
     # ---- export ----------------------------------------------------------------------------
 
-    def export(self, table: str, out: str, fmt: str, *, threshold: float | None = None,
-               method: str | None = None, layout: str | None = None) -> None:
-        from engine.store import export_rows
-        with self._lock:
-            if table == "entities":
-                self._store.export_table("entities", out, fmt)
-            elif table == "knn":
-                self._require("knn", "neighbour graph")
-                self._store.export_table("knn", out, fmt)
-            elif table == "layout":
-                name = layout or (self.layouts[0] if self.layouts else None)
-                if name is None or name not in self.layouts:
-                    raise InputError(f"{self.path} has no layout '{name}'")
-                self._store.export_table("layout", out, fmt, layout=name)
-            elif table != "clusters":
-                raise InputError(f"unknown table '{table}' (use entities, knn, layout, clusters)")
+    def export(self, table: str, out: str | None, fmt: str | None = None, *,
+               threshold: float | None = None, method: str | None = None,
+               layout: str | None = None) -> int:
+        """Write a table to `out` (None: standard output) in `fmt` (default: by out's
+        suffix); returns the rows written."""
+        from engine.export import write_table
         if table == "clusters":
-            if threshold is None and method is None:
-                raise InputError("export --table clusters needs --threshold T or --method NAME")
-            result = self.clusters(threshold, method, min_size=1)
-            cluster = result.positions()
-            sizes = np.where(cluster >= 0, result.sizes[np.clip(cluster, 0, None)], 0)
-            export_rows({"idx": np.arange(self.n, dtype=np.int32), "id": self.ids,
-                         "label": self.labels, "cluster": cluster, "cluster_size": sizes},
-                        out, fmt)
+            return write_table(self._cluster_table(threshold, method), out, fmt)
+        sql, params = self._export_query(table, layout)
+        with self._lock:  # the rows stream from DuckDB as they are written
+            return write_table(self._store.reader(sql, params), out, fmt)
+
+    def _export_query(self, table: str, layout: str | None) -> tuple[str, list]:
+        if table == "entities":
+            return "SELECT * FROM entities ORDER BY idx", []
+        if table == "knn":
+            self._require("knn", "neighbour graph")
+            return ("SELECT k.src, s.id AS src_id, k.rank, k.dst, d.id AS dst_id, k.sim "
+                    "FROM knn k JOIN entities s ON s.idx = k.src "
+                    "JOIN entities d ON d.idx = k.dst ORDER BY k.src, k.rank"), []
+        if table == "layout":
+            name = layout or (self.layouts[0] if self.layouts else None)
+            if name is None or name not in self.layouts:
+                raise InputError(f"{self.path} has no layout '{name}'")
+            return ("SELECT l.idx, e.id, e.label, l.x, l.y FROM layout l "
+                    "JOIN entities e ON e.idx = l.idx WHERE l.name = ? ORDER BY l.idx"), [name]
+        raise InputError(f"unknown table '{table}' (use entities, knn, layout, clusters)")
+
+    def _cluster_table(self, threshold: float | None, method: str | None):
+        import pyarrow as pa
+        if threshold is None and method is None:
+            raise InputError("export --table clusters needs --threshold T or --method NAME")
+        result = self.clusters(threshold, method, min_size=1)
+        cluster = result.positions()
+        sizes = np.where(cluster >= 0, result.sizes[np.clip(cluster, 0, None)], 0)
+        return pa.table({"idx": np.arange(self.n, dtype=np.int32), "id": self.ids,
+                         "label": self.labels, "cluster": cluster, "cluster_size": sizes})

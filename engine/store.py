@@ -376,38 +376,11 @@ class Store:
                               "ORDER BY idx LIMIT 1", [query])
         return None if hit is None else int(hit)
 
-    def export_table(self, table: str, out: str, fmt: str, *, layout: str | None = None
-                     ) -> None:
-        """Write a stored table to a file: entities, knn (with both ids), or one layout."""
-        if table == "entities":
-            sql = "SELECT * FROM entities ORDER BY idx"
-        elif table == "knn":
-            sql = ("SELECT k.src, s.id AS src_id, k.rank, k.dst, d.id AS dst_id, k.sim "
-                   "FROM knn k JOIN entities s ON s.idx = k.src "
-                   "JOIN entities d ON d.idx = k.dst ORDER BY k.src, k.rank")
-        elif table == "layout":
-            sql = ("SELECT l.idx, e.id, e.label, l.x, l.y FROM layout l "
-                   "JOIN entities e ON e.idx = l.idx "
-                   f"WHERE l.name = '{_literal(str(layout))}' ORDER BY l.idx")
-        else:
-            raise InputError(f"unknown table '{table}'")
-        self.export(sql, out, fmt)
-
-    def export(self, sql: str, out: str, fmt: str) -> None:
-        """Write a query's rows to a file with DuckDB's COPY (csv, parquet, jsonl)."""
-        option = {"csv": "FORMAT csv, HEADER", "parquet": "FORMAT parquet",
-                  "jsonl": "FORMAT json"}[fmt]
-        self.con.execute(f"COPY ({sql}) TO '{_literal(out)}' ({option})")
-
-
-def export_rows(columns: dict[str, np.ndarray], out: str, fmt: str) -> None:
-    """Write in-memory columns to a file with DuckDB's COPY."""
-    con = duckdb.connect()
-    try:
-        con.register("_rows", pa.table({k: pa.array(v) for k, v in columns.items()}))
-        Store(con, ":memory:", False).export("SELECT * FROM _rows", out, fmt)
-    finally:
-        con.close()
+    def reader(self, sql: str, params: list | None = None,
+               rows: int = 1 << 16) -> pa.RecordBatchReader:
+        """A query's rows as a stream of arrow batches (for engine.export to write)."""
+        rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
+        return (getattr(rel, "to_arrow_reader", None) or rel.record_batch)(rows)
 
 
 def _quote(name: str) -> str:

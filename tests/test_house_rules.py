@@ -41,15 +41,8 @@ def test_the_contracts_are_the_house_rules():
     assert contract_ids() == ["engine-no-ui", "duckdb-in-store", "tui-no-duckdb", "help-not-app"]
 
 
-# tui.help still imports tui.app (and tui.app imports tui.help): strict, so the mark must come
-# off as soon as the cycle is gone.
-HELP_CYCLE = pytest.mark.xfail(strict=True, reason="tui.help imports tui.app, an import cycle")
-
-
 @pytest.mark.parametrize("contract", [
-    "engine-no-ui", "duckdb-in-store", "tui-no-duckdb",
-    pytest.param("help-not-app", marks=HELP_CYCLE),
-])
+    "engine-no-ui", "duckdb-in-store", "tui-no-duckdb", "help-not-app"])
 def test_import_contract_is_kept(contract):
     result = lint(ROOT, contract)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -11,9 +11,9 @@ import sys
 from engine import __version__
 from engine.errors import EmbtuiError, InputError, NoMatch
 from engine.methods import GRAPHS, MEASURES, METRICS
+from engine.export import FORMAT_NAMES
 
 COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export")
-FORMATS = ("csv", "parquet", "jsonl")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -121,13 +121,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=20)
     s.add_argument("--json", action="store_true")
 
-    e = sub.add_parser("export", help="write a table to CSV, parquet or JSONL")
+    e = sub.add_parser("export", help="write a table to CSV, TSV, parquet or JSONL")
     e.add_argument("dataset")
     e.add_argument("--table", required=True, choices=("entities", "knn", "layout", "clusters"))
     e.add_argument("--threshold", type=float, help="for --table clusters")
     e.add_argument("--method", help="for --table clusters: stored communities")
     e.add_argument("--layout", dest="layout_name", help="for --table layout")
-    e.add_argument("--format", choices=FORMATS, help="default: from -o's suffix, else csv")
+    e.add_argument("--format", choices=FORMAT_NAMES,
+                   help="default: from -o's suffix, else csv")
     e.add_argument("-o", "--output", help="file to write (default: standard output)")
     return p
 
@@ -245,21 +246,13 @@ def _cmd_search(args) -> int:
 
 def _cmd_export(args) -> int:
     from engine.dataset import Dataset
-    fmt = args.format
+    from engine.export import check_target, format_for
     out = args.output
-    if fmt is None:
-        suffix = os.path.splitext(out)[1].lower().lstrip(".") if out else ""
-        fmt = {"parquet": "parquet", "pq": "parquet", "jsonl": "jsonl", "ndjson": "jsonl",
-               "json": "jsonl"}.get(suffix, "csv")
-    if out is None:
-        if fmt == "parquet":
-            raise InputError("parquet needs a file: add -o FILE.parquet")
-        out = "/dev/stdout"
-    elif os.path.exists(out) and os.path.exists(args.dataset) and os.path.samefile(
-            out, args.dataset):
-        raise InputError(f"refusing to export onto the dataset itself ({out})")
-    elif os.path.isdir(out):
-        raise InputError(f"{out} is a directory")
+    fmt = args.format or format_for(out)
+    if out is None and fmt == "parquet":
+        raise InputError("parquet needs a file: add -o FILE.parquet")
+    if out is not None:
+        out = check_target(out, protect=args.dataset)
     with Dataset.open(args.dataset) as ds:
         ds.export(args.table, out, fmt, threshold=args.threshold, method=args.method,
                   layout=args.layout_name)

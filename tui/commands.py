@@ -24,8 +24,8 @@ class ExplorerCommands(Provider):
                ("Lower the threshold", partial(app.action_threshold, -1), "fine step"),
                ("Toggle braille / group symbols", app.action_toggle_marks,
                 "symbols tell clusters apart without colour")]
-        for mode in app.colour_modes:
-            out.append((f"Colour by {mode_title(mode)}", partial(app.set_colour_mode, mode),
+        for mode in app.group_modes:
+            out.append((f"Colour by {mode_title(mode)}", partial(app.set_group_mode, mode),
                         "colour the scatter"))
         for name in app.layouts:
             out.append((f"Layout: {name}", partial(app.show_layout, name), "show this layout"))
@@ -39,8 +39,8 @@ class ExplorerCommands(Provider):
                         "to CSV, parquet or JSONL"))
         view = app.view
         if view is not None and app.labels is not None:
+            examples = app.examples
             for c in range(min(len(view), CLUSTER_COMMANDS)):
-                examples = app.examples
                 first = examples[c][0] if c < len(examples) and len(
                     examples[c]) else view.members(c)[0]
                 name = plain_label(app.labels[first], 40)

@@ -1,43 +1,83 @@
-"""Writing the explorer's current set (a cluster, or the selection and its neighbours) to a file.
+"""What `e` exports (a cluster, or the selection and its neighbours) and writing it to a file.
 
-Runs in a worker: it reads metadata columns through the Dataset and writes with pyarrow.
+`export_job` works on what the explorer shows; `export_rows` runs in a worker, reads the
+metadata columns through the Dataset and writes with the engine's one writer.
 """
 
 from __future__ import annotations
 
-import json
-import os
+from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
-from engine.errors import InputError
-
-FORMATS = {"csv": "csv", "tsv": "tsv", "parquet": "parquet", "pq": "parquet",
-           "jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl"}
+from engine.export import check_target, write_table
+from tui.state import slug
+from tui.text import plain_label
 
 
-def format_for(path: str) -> str:
-    suffix = os.path.splitext(path)[1].lower().lstrip(".")
-    return FORMATS.get(suffix, "csv")
+@dataclass
+class ExportJob:
+    """What `e` exports: the rows in order, extra columns, and how to describe it."""
+
+    what: str  # one line for the dialog
+    rows: np.ndarray
+    extra: dict
+    default_name: str
+
+
+def export_job(labels: np.ndarray | None, *, view=None, anchor: int | None = None,
+               selection: int | None = None, graph=None, threshold: float | None = None,
+               scale=None, what: str | None = None) -> ExportJob | None:
+    """The cluster chosen through `anchor`, else `selection` and its neighbours in `graph`.
+
+    `what` ("cluster" or "neighbours") asks for one of them only.
+    """
+    if labels is None:
+        return None
+    if anchor is not None and view is not None and what in (None, "cluster"):
+        return _cluster_job(labels, view, anchor, threshold, scale)
+    if selection is None or what == "cluster":
+        return None
+    i = selection
+    if graph is None:
+        nb, sims = np.zeros(0, np.int64), np.zeros(0)
+    else:
+        row = graph.idx[i]
+        nb = row[row >= 0]
+        sims = graph.sim[i][:len(nb)]
+    rows = np.concatenate([[i], nb]).astype(np.int64)
+    extra = {"rank": np.arange(len(rows), dtype=np.int32),
+             "similarity": np.concatenate([[np.nan], sims]).astype(np.float64)}
+    name = plain_label(labels[i], 40)
+    return ExportJob(f"{name} and its {len(nb)} neighbours", rows, extra,
+                     f"{slug(labels[i])}-neighbours.csv")
+
+
+def _cluster_job(labels, view, anchor: int, threshold, scale) -> ExportJob:
+    c = view.cluster_of(anchor)
+    rows = (np.array([anchor]) if c is None else np.sort(view.members(c))).astype(np.int64)
+    size = len(rows)
+    name = plain_label(labels[anchor], 40)
+    extra = {"cluster": np.full(size, -1 if c is None else c, np.int32),
+             "cluster_size": np.full(size, size, np.int32)}
+    if view.method is not None:
+        extra["method"] = np.full(size, view.method, object)
+        what_text = f"the {view.method} community of {name}"
+    else:
+        extra["threshold"] = np.full(size, float(threshold), np.float64)
+        what_text = f"the cluster of {name} at threshold {scale.format(threshold)}"
+    return ExportJob(f"{what_text}: {size} members", rows, extra,
+                     f"{slug(labels[anchor])}-cluster.csv")
 
 
 def export_rows(ds, rows: np.ndarray, extra: dict[str, np.ndarray], out: str) -> int:
     """Write entities `rows` (in order) with id, label, the `extra` columns and all metadata.
 
     Returns the number of rows written. Refuses to write onto the dataset itself or into a
-    directory; writes to a temporary file first so a failure leaves no half file behind.
+    directory; the format follows the file name's suffix.
     """
-    out = os.path.expanduser(out.strip())
-    if not out:
-        raise InputError("give a file name")
-    if os.path.isdir(out):
-        raise InputError(f"{out} is a directory")
-    if os.path.exists(out) and os.path.samefile(out, ds.path):
-        raise InputError("refusing to export onto the dataset itself")
-    parent = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(parent):
-        raise InputError(f"{parent}: no such directory")
+    import pyarrow as pa  # here, not at the top: the first frame need not wait for it
+    out = check_target(out, protect=ds.path)
     rows = np.asarray(rows, dtype=np.int64)
     columns: dict[str, object] = {"idx": rows.astype(np.int32), "id": ds.ids[rows],
                                   "label": ds.labels[rows]}
@@ -45,33 +85,10 @@ def export_rows(ds, rows: np.ndarray, extra: dict[str, np.ndarray], out: str) ->
     for col in ds.metadata_columns:
         if col not in columns:
             columns[col] = ds.metadata(col)[rows]
-    table = pa.table({k: _arrow(v) for k, v in columns.items()})
-    tmp = f"{out}.part"
-    try:
-        _write(table, tmp, format_for(out))
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return len(rows)
+    return write_table(pa.table({k: pa.array(_for_arrow(v)) for k, v in columns.items()}), out)
 
 
-def _arrow(values) -> pa.Array:
+def _for_arrow(values):
+    """Object arrays as lists, so arrow infers their type from the values."""
     values = np.asarray(values)
-    if values.dtype.kind == "O":
-        return pa.array([None if v is None else v for v in values.tolist()])
-    return pa.array(values)
-
-
-def _write(table: pa.Table, path: str, fmt: str) -> None:
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-        pq.write_table(table, path)
-    elif fmt == "jsonl":
-        with open(path, "w", encoding="utf-8") as f:
-            for rec in table.to_pylist():
-                f.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-    else:
-        import pyarrow.csv as pacsv
-        options = pacsv.WriteOptions(delimiter="\t" if fmt == "tsv" else ",")
-        pacsv.write_csv(table, path, options)
+    return values.tolist() if values.dtype.kind == "O" else values

@@ -1,7 +1,8 @@
 """`?`: every key, grouped by where it works, with the focused pane's help first.
 
-The key tables are built from the bindings themselves, so they cannot drift from the code;
-keys that belong to Textual's own list widgets (Up/Down/Enter) are added by hand.
+The key tables are built from the bindings themselves (the app's are read from the running
+app), so they cannot drift from the code; keys that belong to Textual's own list widgets
+(Up/Down/Enter) are added by hand.
 """
 
 from __future__ import annotations
@@ -13,6 +14,13 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from tui.screens import ExportScreen
+from tui.widgets.clusters import ClustersPane
+from tui.widgets.details import DetailsPane
+from tui.widgets.neighbours import NeighboursPane
+from tui.widgets.plot import ExplorerScatter
+from tui.widgets.search import SearchScreen
 
 LIST_KEYS = [("↑ ↓ j k", "move in the list"), ("Home End PgUp PgDn", "jump in the list")]
 
@@ -41,21 +49,14 @@ def _display(key: str) -> str:
     return _NAMES.get(key, key)
 
 
-def sections() -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """(title, help text, keys) for every place keys work."""
-    from tui.app import EmbtuiApp
-    from tui.screens import ExportScreen
-    from tui.widgets.clusters import ClustersPane
-    from tui.widgets.details import DetailsPane
-    from tui.widgets.neighbours import NeighboursPane
-    from tui.widgets.plot import ExplorerScatter
-    from tui.widgets.search import SearchScreen
-
-    # zoom and pan work from every pane, so they are listed once, under Everywhere
-    scatter_keys = _keys(ExplorerScatter.BINDINGS, skip=("zoom", "pan", "reset_view"))
+def sections(app_bindings) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(title, help text, keys) for every place keys work; `app_bindings` are the app's."""
+    # zoom and pan (the scatter's own keys) are bound on the app too, so they work from every
+    # pane: they are listed once, under Everywhere, with the app's
+    scatter_keys = _keys(ExplorerScatter.BINDINGS)
     scatter_keys.append(("click, wheel", "select the nearest point, zoom (when the terminal "
                                          "sends mouse events)"))
-    app_keys = _keys(EmbtuiApp.BINDINGS)
+    app_keys = _keys(app_bindings)
     app_keys.append(("Ctrl+P", "command palette: colour by…, go to cluster…, export…, "
                                "layout…"))
     return [
@@ -77,9 +78,9 @@ def sections() -> list[tuple[str, str, list[tuple[str, str]]]]:
     ]
 
 
-def help_renderable(focused: str) -> Group:
+def help_renderable(focused: str, app_bindings) -> Group:
     """The sections as text, the focused pane's first."""
-    order = sections()
+    order = sections(app_bindings)
     first = [s for s in order if s[0].lower() == focused.lower()]
     parts = []
     for title, text, keys in first + [s for s in order if s not in first]:
@@ -120,7 +121,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self):
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Keys · Esc closes"
-            yield Static(help_renderable(self._focused), id="help-body")
+            yield Static(help_renderable(self._focused, self.app.BINDINGS), id="help-body")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,33 +15,24 @@ if TYPE_CHECKING:
     from engine.clusters import Clusters
 
 
-class LoadFailed(Message):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-
+@dataclass
 class DatasetOpened(Message):
-    def __init__(self, ds, n: int, layouts: list[str], colour_modes: list[str]) -> None:
-        super().__init__()
-        self.ds = ds
-        self.n = n
-        self.layouts = layouts
-        self.colour_modes = colour_modes
+    ds: object
+    n: int
+    layouts: list[str]
+    group_modes: list[str]
 
 
+@dataclass
 class LayoutLoaded(Message):
-    def __init__(self, name: str, xy: np.ndarray) -> None:
-        super().__init__()
-        self.name = name
-        self.xy = xy
+    name: str
+    xy: np.ndarray
 
 
+@dataclass
 class LabelsLoaded(Message):
-    def __init__(self, ids: np.ndarray, labels: np.ndarray) -> None:
-        super().__init__()
-        self.ids = ids
-        self.labels = labels
+    ids: np.ndarray
+    labels: np.ndarray
 
 
 @dataclass
@@ -56,56 +48,42 @@ class Graph:
     hist_edges: np.ndarray
 
 
+@dataclass
 class GraphLoaded(Message):
-    def __init__(self, graph: Graph | None, note: str = "") -> None:
-        super().__init__()
-        self.graph = graph
-        self.note = note
+    graph: Graph | None
+    note: str = ""
 
 
+@dataclass
 class ThresholdReady(Message):
     """The threshold control's scale and starting value (from the merge tree)."""
 
-    def __init__(self, scale: ThresholdScale | None, threshold: float | None,
-                 note: str = "") -> None:
-        super().__init__()
-        self.scale = scale
-        self.threshold = threshold
-        self.note = note
+    scale: ThresholdScale | None
+    threshold: float | None
+    note: str = ""
 
 
+@dataclass
 class ClustersComputed(Message):
     """Clusters at a threshold, a few best-connected members of each, and, when colouring by
     clusters, the colouring to match."""
 
-    def __init__(self, view: Clusters, examples: list,
-                 colouring: Colouring | None = None) -> None:
-        super().__init__()
-        self.view = view
-        self.examples = examples
-        self.colouring = colouring
+    view: Clusters
+    examples: list
+    colouring: Colouring | None = None
 
 
+@dataclass
 class ColouringComputed(Message):
-    def __init__(self, colouring: Colouring) -> None:
-        super().__init__()
-        self.colouring = colouring
+    colouring: Colouring
 
 
+@dataclass
 class EntityLoaded(Message):
-    def __init__(self, index: int, row: dict) -> None:
-        super().__init__()
-        self.index = index
-        self.row = row
+    index: int
+    row: dict
 
 
+@dataclass
 class SearchReady(Message):
     pass
-
-
-class WorkFailed(Message):
-    """Something other than the first load failed: shown as a notification."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text

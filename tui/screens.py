@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
-import numpy as np
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
@@ -14,6 +12,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
+from tui.export import ExportJob, export_rows
 from tui.text import plain_label
 
 
@@ -45,16 +44,6 @@ class ErrorScreen(Screen):
             yield Static(Text(plain_label(self._text, 2000)), id="error-text")
             yield Static(Text("\nPress q to quit.", style="dim"))
         yield Footer()
-
-
-@dataclass
-class ExportJob:
-    """What `e` exports: the rows in order, extra columns, and how to describe it."""
-
-    what: str  # one line for the dialog
-    rows: np.ndarray
-    extra: dict
-    default_name: str
 
 
 class ExportScreen(ModalScreen[str | None]):
@@ -133,7 +122,6 @@ class ExportScreen(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, group="export")
     def write(self, path: str) -> None:
-        from tui.export import export_rows
         try:
             n = export_rows(self._ds, self._job.rows, self._job.extra, path)
         except Exception as err:  # shown in the dialog; the file is left untouched

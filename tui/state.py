@@ -139,7 +139,7 @@ class Colouring:
     examples: list = field(default_factory=list)  # a few best-connected members of each
 
 
-def colour_modes(community_methods, metadata_columns) -> list[str]:
+def group_modes(community_methods, metadata_columns) -> list[str]:
     modes = ["clusters"]
     modes += [f"community:{m}" for m in community_methods]
     modes += [f"column:{c}" for c in metadata_columns if c != "weight"]

@@ -423,15 +423,15 @@ async def test_colour_cycles_through_modes(explorer, settle):
     app = explorer()
     async with app.run_test(size=SMALL) as pilot:
         await settle(pilot)
-        modes = app.colour_modes
+        modes = app.group_modes
         assert modes[0] == "clusters" and "column:group" in modes
         assert "community:label-propagation" in modes and "degree" in modes
         seen = []
         for _ in range(len(modes)):
             await pilot.press("c")
             await settle(pilot)
-            seen.append(app.colour_mode)
-            assert app.colour.mode == app.colour_mode
+            seen.append(app.group_mode)
+            assert app.colour.mode == app.group_mode
             assert len(app.colour.groups) == 60
         assert seen[-1] == "clusters" and set(seen) == set(modes)
 
@@ -441,7 +441,7 @@ async def test_colouring_by_communities_lists_them(explorer, tmp_path, settle):
     async with app.run_test(size=SMALL) as pilot:
         await settle(pilot)
         threshold_view = app.view
-        app.set_colour_mode("community:label-propagation")
+        app.set_group_mode("community:label-propagation")
         await settle(pilot)
         pane = app.query_one(ClustersPane)
         assert app.view.method == "label-propagation" and app.active_pane == "clusters"
@@ -466,7 +466,7 @@ async def test_colouring_by_communities_lists_them(explorer, tmp_path, settle):
         assert {r["method"] for r in rows} == {"label-propagation"}
         await pilot.press("right_square_bracket")  # a threshold key: back to the threshold
         await settle(pilot)
-        assert app.view.method is None and app.colour_mode == "clusters"
+        assert app.view.method is None and app.group_mode == "clusters"
         assert app.view.threshold == app.threshold != threshold_view.threshold
 
 
@@ -474,7 +474,7 @@ async def test_colour_by_metadata_shows_a_legend(explorer, settle):
     app = explorer()
     async with app.run_test(size=SMALL) as pilot:
         await settle(pilot)
-        app.set_colour_mode("column:group")
+        app.set_group_mode("column:group")
         await settle(pilot)
         legend = app.query_one("#legend")
         assert legend.display
@@ -660,7 +660,7 @@ async def test_command_palette_colours_by_a_column(explorer, settle):
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        assert app.colour_mode == "column:group"
+        assert app.group_mode == "column:group"
 
 
 async def test_command_palette_goes_to_a_cluster(explorer, settle):

@@ -257,7 +257,7 @@ def test_groups_are_distinguishable_in_every_colour_mode(mode):
         xy, groups = _group_points()
         scatter.set_points(xy)
         scatter.set_groups(groups)
-        scatter.color_mode = mode
+        scatter.palette_mode = mode
         await pilot.pause()
         grid = cells(scatter)
         styles = {0: set(), 1: set()}
@@ -301,7 +301,7 @@ def test_density_makes_busy_cells_brighter():
         busy = np.zeros((200, 2), np.float32) + rng.normal(0, 1e-4, (200, 2)).astype(np.float32)
         xy = np.vstack([busy, [(10, 10), (-10, -10)]]).astype(np.float32)
         scatter.set_points(xy)
-        scatter.color_mode = "truecolor"
+        scatter.palette_mode = "truecolor"
         await pilot.pause()
         grid = cells(scatter)
 
@@ -362,7 +362,7 @@ def test_a_new_palette_recolours_cached_lines():
     async def test(app, scatter, pilot):
         xy, groups = _group_points()
         scatter.set_points(xy)
-        scatter.color_mode = "truecolor"
+        scatter.palette_mode = "truecolor"
         scatter.set_groups(groups, ["#ff0000", "#00ff00"])
         await pilot.pause()
         col, row = cell_of(xy[0, 0], xy[0, 1], scatter.view, *scatter.size)

@@ -190,10 +190,20 @@ class ClustersPane(Pane):
         elif shown:
             ol.highlighted = min(keep or 0, shown - 1)
 
-    def show_members(self, head: Text, members: np.ndarray, labels: np.ndarray,
-                     selection: int | None, size: int) -> None:
-        """A cluster's members (already in display order; `size` counts them all)."""
+    def show_members(self, view, c: int | None, anchor: int, members: np.ndarray,
+                     labels: np.ndarray, selection: int | None, where: str) -> None:
+        """Members of the listed cluster c (already in display order, maybe not all), chosen
+        through `anchor`; c None: the anchor is on its own. `where`: "at 0.57", "in slpa"."""
         self._mode = "members"
+        size = 1 if c is None else int(view.sizes[c])
+        head = Text(no_wrap=True, overflow="ellipsis")
+        if c is None:
+            head.append_text(label_text(labels[anchor], 30, style="bold"))
+            head.append(f" is on its own {where}", style="dim")
+        else:
+            head.append(f"cluster {c}", style="bold")
+            head.append(f" · {size} {where}", style="dim")
+        head.append(" · Esc: all", style="dim")
         self.query_one("#cl-summary", Static).update(head)
         shown = members[:MEMBER_LIMIT].tolist()
         options = []

@@ -60,6 +60,13 @@ class DetailsPane(Pane):
         self.query_one("#details-body", Static).update(grid)
 
 
+def cluster_line(view, c: int | None, where: str) -> Text:
+    """The selection's cluster c in the listed `view`; `where`: "at 0.57", "in slpa"."""
+    if c is None:
+        return Text(f"none (on its own {where})", style="dim")
+    return Text(f"{c} of {len(view)}, {int(view.sizes[c])} members {where}")
+
+
 def _fmt(value) -> str:
     if value is None:
         return "—"

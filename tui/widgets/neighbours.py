@@ -43,6 +43,17 @@ class NeighboursPane(Pane):
         self.query_one("#nb-head", Static).update(Text(text, style="dim"))
         self.query_one("#nb-list", OptionList).clear_options()
 
+    def show_entity(self, i: int, trail: list[int], graph, labels: np.ndarray) -> None:
+        """Entity i's stored neighbours in `graph` (a messages.Graph, None while it loads);
+        trail: earlier selections, oldest first."""
+        if graph is None:
+            self.show_message("loading the neighbour graph…")
+            return
+        idx, sim = graph.idx[i], graph.sim[i]
+        keep = idx >= 0
+        self.show(labels[i], [labels[t] for t in trail], idx[keep], sim[keep], labels,
+                  graph.sim_lo, graph.sim_hi)
+
     def show(self, query_label, trail: list, idx: np.ndarray, sim: np.ndarray,
              labels: np.ndarray, lo: float, hi: float) -> None:
         """Neighbours idx/sim of the entity labelled query_label; trail = earlier labels."""

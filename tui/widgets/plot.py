@@ -10,8 +10,8 @@ from tui.widgets.scatter import Scatter
 
 
 class ExplorerScatter(Scatter):
-    """The scatter with vim keys, Enter to select, and its zoom keys kept out of the footer
-    (the footer has room for the explorer's main keys only; `?` lists them all)."""
+    """The scatter with vim keys for the cursor and Enter to select (zoom and pan are the
+    scatter's own, kept out of the footer; `?` lists every key)."""
 
     HELP_TITLE = "Scatter"
     HELP = ("The 2-D layout in braille (2×4 dots a cell), coloured by cluster at the current "
@@ -29,15 +29,6 @@ class ExplorerScatter(Scatter):
         Binding("down,j", "move_cursor('down')", "Cursor down", show=False,
                 id="scatter.down"),
         Binding("enter", "select", "Select", show=False, id="scatter.select"),
-        Binding("plus,equals_sign", "zoom(2)", "Zoom in", show=False, id="scatter.zoom_in"),
-        Binding("minus", "zoom(0.5)", "Zoom out", show=False, id="scatter.zoom_out"),
-        Binding("0", "reset_view", "Fit all points", show=False, id="scatter.reset"),
-        Binding("shift+left,H", "pan(-0.25, 0)", "Pan left", show=False, id="scatter.pan_left"),
-        Binding("shift+right,L", "pan(0.25, 0)", "Pan right", show=False,
-                id="scatter.pan_right"),
-        Binding("shift+up,K", "pan(0, 0.25)", "Pan up", show=False, id="scatter.pan_up"),
-        Binding("shift+down,J", "pan(0, -0.25)", "Pan down", show=False,
-                id="scatter.pan_down"),
     ]
 
     class Selected(Message):

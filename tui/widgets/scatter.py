@@ -31,7 +31,7 @@ from tui.braille import (BRAILLE_BASE, braille_codepoints, density_level, locate
 from tui.text import plain_label
 
 Direction = Literal["left", "right", "up", "down"]
-ColorMode = Literal["auto", "truecolor", "256", "16", "mono"]
+PaletteMode = Literal["auto", "truecolor", "256", "16", "mono"]
 Marks = Literal["braille", "groups"]
 
 # Distinct hues that read on a dark background; no yellow, which is the highlight's.
@@ -87,21 +87,33 @@ class Scatter(Widget, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "scatter--point", "scatter--highlight", "scatter--label", "scatter--cursor",
     }
+    # Zoom and pan, declared once: the explorer also binds these on the app, so they work
+    # from every pane (the help screen lists them from there).
+    VIEW_BINDINGS: ClassVar[list[Binding]] = [
+        Binding("plus,equals_sign", "zoom(2)", "Zoom in", show=False, id="scatter.zoom_in",
+                tooltip="zoom in, keeping the cursor in place"),
+        Binding("minus", "zoom(0.5)", "Zoom out", show=False, id="scatter.zoom_out",
+                tooltip="zoom out"),
+        Binding("0", "reset_view", "Fit", show=False, id="scatter.reset_view",
+                tooltip="fit all points"),
+        Binding("shift+left,H", "pan(-0.25, 0)", "Pan", show=False, id="scatter.pan_left",
+                tooltip="pan left"),
+        Binding("shift+right,L", "pan(0.25, 0)", "Pan", show=False, id="scatter.pan_right",
+                tooltip="pan right"),
+        Binding("shift+up,K", "pan(0, 0.25)", "Pan", show=False, id="scatter.pan_up",
+                tooltip="pan up"),
+        Binding("shift+down,J", "pan(0, -0.25)", "Pan", show=False, id="scatter.pan_down",
+                tooltip="pan down"),
+    ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "move_cursor('left')", "Left", show=False),
         Binding("right", "move_cursor('right')", "Right", show=False),
         Binding("up", "move_cursor('up')", "Up", show=False),
         Binding("down", "move_cursor('down')", "Down", show=False),
-        Binding("plus,equals_sign", "zoom(2)", "Zoom in"),
-        Binding("minus", "zoom(0.5)", "Zoom out"),
-        Binding("0", "reset_view", "Fit"),
-        Binding("shift+left", "pan(-0.25, 0)", "Pan", show=False),
-        Binding("shift+right", "pan(0.25, 0)", "Pan", show=False),
-        Binding("shift+up", "pan(0, 0.25)", "Pan", show=False),
-        Binding("shift+down", "pan(0, -0.25)", "Pan", show=False),
+        *VIEW_BINDINGS,
     ]
 
-    color_mode: reactive[ColorMode] = reactive("auto")
+    palette_mode: reactive[PaletteMode] = reactive("auto")
     """`auto` follows the terminal (NO_COLOR → mono, 16 colours → ANSI palette)."""
     marks: reactive[Marks] = reactive("braille")
     """`groups` draws each non-empty cell as its dominant group's symbol (for no-colour use)."""
@@ -479,7 +491,7 @@ class Scatter(Widget, can_focus=True):
         self._frame_dirty = True
         self.refresh()
 
-    def watch_color_mode(self) -> None:
+    def watch_palette_mode(self) -> None:
         self._styles = None
         self._lines.clear()
         self._invalidate()
@@ -501,8 +513,8 @@ class Scatter(Widget, can_focus=True):
     # ---------------------------------------------------------------- drawing
 
     def _mode(self) -> str:
-        if self.color_mode != "auto":
-            return self.color_mode
+        if self.palette_mode != "auto":
+            return self.palette_mode
         if not self.is_attached:
             return "truecolor"
         app = self.app

@@ -1,0 +1,48 @@
+"""The explorer's own keys, bound on the app so that they work from every pane.
+
+Zoom and pan are the scatter's (Scatter.VIEW_BINDINGS), bound here as well so that they work
+when a list has the focus; the help screen and the footer read these from the running app.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from tui.widgets.scatter import Scatter
+
+_threshold_keys = Binding.Group("threshold", compact=True)
+
+APP_BINDINGS = [
+    Binding("slash", "search", "Search", id="app.search",
+            tooltip="fuzzy search over the labels"),
+    Binding("question_mark", "help", "Help", id="app.help", tooltip="this screen"),
+    Binding("left_square_bracket", "threshold(-1)", "Lower", id="app.threshold_down",
+            group=_threshold_keys, tooltip="lower the threshold a fine step"),
+    Binding("right_square_bracket", "threshold(1)", "Raise", id="app.threshold_up",
+            group=_threshold_keys, tooltip="raise the threshold a fine step"),
+    Binding("left_curly_bracket", "threshold(-1, True)", "Lower more", show=False,
+            id="app.threshold_down_coarse", tooltip="lower the threshold a coarse step"),
+    Binding("right_curly_bracket", "threshold(1, True)", "Raise more", show=False,
+            id="app.threshold_up_coarse", tooltip="raise the threshold a coarse step"),
+    Binding("c", "cycle_colour", "Colour", id="app.colour",
+            tooltip="colour by the next of: clusters, communities, metadata, degree"),
+    Binding("e", "export", "Export", id="app.export",
+            tooltip="write the chosen cluster, else the selection and its neighbours"),
+    Binding("tab", "next_pane", "Next pane", show=False, priority=True,
+            id="app.next_pane", tooltip="cycle scatter → neighbours → clusters → details"),
+    Binding("shift+tab", "next_pane(-1)", "Previous pane", show=False, priority=True,
+            id="app.previous_pane", tooltip="cycle the panes backwards"),
+    Binding("backspace", "back", "Back", show=False, id="app.back",
+            tooltip="back along the trail of selections"),
+    Binding("g", "selection_cluster", "Selection's cluster", show=False,
+            id="app.selection_cluster",
+            tooltip="choose the selection's cluster; it follows as the threshold moves"),
+    Binding("escape", "clear", "Let go", show=False, id="app.clear",
+            tooltip="let go of the chosen cluster"),
+    Binding("v", "cycle_layout", "Next layout", show=False, id="app.layout",
+            tooltip="show the next stored layout (umap, mde-umap, …)"),
+    Binding("m", "toggle_marks", "Braille or symbols", show=False, id="app.marks",
+            tooltip="draw points as braille dots or as their group's symbol"),
+    *Scatter.VIEW_BINDINGS,  # zoom and pan from any pane, not only the focused scatter
+    Binding("q", "quit", "Quit", id="app.quit", tooltip="quit"),
+]

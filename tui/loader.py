@@ -1,0 +1,122 @@
+"""What the explorer's workers do: read the dataset and post what they found.
+
+Plain functions that run in thread workers. Each takes everything it needs as arguments and
+hands results to `post`, so no widget or app state is read from a thread; a failure is raised
+and reported once by the app's worker handler. The first load posts the layout first, then
+labels, the graph and clusters, so the first frame shows before the slow parts are done.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable
+
+import numpy as np
+
+from tui import messages as msg
+from tui.state import (cluster_examples, colour_by_view, colouring, group_modes,
+                       initial_threshold, mode_title, sim_histogram, threshold_scale)
+
+Post = Callable[[msg.Message], object]
+INITIAL_SHARE = 0.75  # start where the largest cluster holds at most this share
+
+
+class OpenFailed(Exception):
+    """The dataset could not be opened: the explorer shows why instead of its panes."""
+
+
+class Failed(Exception):
+    """Work after the open failed; the text says what, and why, in one line."""
+
+
+@contextmanager
+def failing_as(what: str):
+    try:
+        yield
+    except Exception as err:
+        raise Failed(f"{what}: {one_line(err)}") from err
+
+
+def open_dataset(path: str):
+    from engine.dataset import Dataset
+    try:
+        return Dataset.open(path)
+    except Exception as err:  # every failure to open is one line, never a traceback
+        raise OpenFailed(one_line(err)) from err
+
+
+def load(ds, post: Post) -> None:
+    """Everything the explorer shows at the start, in the order it is drawn."""
+    with failing_as("loading stopped"):
+        _load(ds, post)
+
+
+def _load(ds, post: Post) -> None:
+    post(msg.DatasetOpened(ds, ds.n, ds.layouts,
+                           group_modes(ds.community_methods, ds.metadata_columns)))
+    if ds.layouts:
+        post(msg.LayoutLoaded(ds.layouts[0], ds.layout(ds.layouts[0])))
+    post(msg.LabelsLoaded(ds.ids, ds.labels))
+    if not ds.has("knn"):
+        post(msg.GraphLoaded(None, "this file has no neighbour graph yet"))
+    else:
+        graph = _graph(ds)
+        post(msg.GraphLoaded(graph))
+        if not ds.has("merge_tree"):
+            post(msg.ThresholdReady(None, None,
+                                    "this file has no merge tree yet (run embtui build)"))
+        else:
+            tree_sims = ds.merge_tree[2]
+            scale = threshold_scale(tree_sims)
+            t0 = initial_threshold(scale, tree_sims, ds.threshold_labels, ds.n, INITIAL_SHARE)
+            post(msg.ThresholdReady(scale, t0))
+            view = ds.clusters(threshold=t0)
+            post(msg.ClustersComputed(view, cluster_examples(view, graph.degree),
+                                      colour_by_view(view)))
+    ds.search_index()
+    post(msg.SearchReady())
+
+
+def _graph(ds) -> msg.Graph:
+    idx, sim = ds.knn
+    finite = sim[np.isfinite(sim)]
+    lo = float(finite.min()) if finite.size else 0.0
+    hi = float(finite.max()) if finite.size else 1.0
+    counts, edges = sim_histogram(sim)
+    return msg.Graph(idx, sim, ds.in_degree, lo, hi, counts, edges)
+
+
+def clusters(ds, t: float, degree: np.ndarray | None, group_mode: str, post: Post) -> None:
+    """The components at t, and their colouring when the groups are the clusters."""
+    with failing_as(f"clusters at {t}"):
+        view = ds.clusters(threshold=t)
+        examples = cluster_examples(view, degree)
+        col = colour_by_view(view) if group_mode == "clusters" else None
+    post(msg.ClustersComputed(view, examples, col))
+
+
+def groups(ds, group_mode: str, threshold_view, degree: np.ndarray | None, post: Post) -> None:
+    """What the scatter's groups stand for in `group_mode` (a column, communities, …)."""
+    with failing_as(f"colour by {mode_title(group_mode)}"):
+        col = colouring(ds, group_mode, threshold_view, degree)
+    post(msg.ColouringComputed(col))
+
+
+def entity(ds, i: int, ids: np.ndarray, labels: np.ndarray, post: Post) -> None:
+    """One entity's row; if it cannot be read, its id and label with the reason."""
+    try:
+        row = ds.entity(i)
+    except Exception as err:  # the details pane shows the reason in place of the row
+        row = {"id": ids[i], "label": labels[i], "error": one_line(err)}
+    post(msg.EntityLoaded(i, row))
+
+
+def layout(ds, name: str, post: Post) -> None:
+    with failing_as(f"layout {name}"):
+        xy = ds.layout(name)
+    post(msg.LayoutLoaded(name, xy))
+
+
+def one_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]
