@@ -26,7 +26,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from engine.concepts import correlation_graph, context_similarity, in_degrees
+from engine.concepts import context_similarity, correlation_graph, in_degrees
 from engine.cooccur import association, cooccurrence, top_k
 
 

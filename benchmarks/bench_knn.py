@@ -120,7 +120,7 @@ WORKERS = {"exact": work_exact, "ours": work_ours, "pynndescent": work_pynndesce
 
 
 def recall(found: np.ndarray, rows: np.ndarray, exact: np.ndarray) -> float:
-    hits = [len(set(found[r]) & set(e)) for r, e in zip(rows, exact)]
+    hits = [len(set(found[r]) & set(e)) for r, e in zip(rows, exact, strict=True)]
     return float(np.sum(hits) / exact.size)
 
 

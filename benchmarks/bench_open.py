@@ -77,7 +77,7 @@ Scatter.render_line = timed_render_line
 async def main():
     app = EmbtuiApp(sys.argv[1])
     out = {}
-    async with app.run_test(size=(%d, %d)) as pilot:
+    async with app.run_test(size=SIZE) as pilot:
         while not FIRST:
             await pilot.pause()
         out["first_frame_s"] = FIRST[0]
@@ -90,7 +90,7 @@ async def main():
     print(json.dumps(out))
 
 asyncio.run(main())
-""" % SIZE
+""".replace("SIZE", repr(SIZE))
 
 PEER = PRELUDE + r"""
 import duckdb
@@ -123,7 +123,7 @@ class Peer(App):
 async def main():
     app = Peer()
     out = {}
-    async with app.run_test(size=(%d, %d)) as pilot:
+    async with app.run_test(size=SIZE) as pilot:
         while not FIRST:
             await pilot.pause()
         out["first_frame_s"] = FIRST[0]
@@ -132,7 +132,7 @@ async def main():
     print(json.dumps(out))
 
 asyncio.run(main())
-""" % SIZE
+""".replace("SIZE", repr(SIZE))
 
 
 def child(code: str, path: str) -> dict:

@@ -73,7 +73,7 @@ def variations(base: list[str], years: np.ndarray, n: int, seed: int = 0) -> lis
         other = rng.integers(m, size=k)
         form = rng.integers(len(forms), size=k)
         out.extend(forms[f](base[i], int(years[i]), base[o])
-                   for i, o, f in zip(pick.tolist(), other.tolist(), form.tolist()))
+                   for i, o, f in zip(pick.tolist(), other.tolist(), form.tolist(), strict=True))
     return out
 
 

@@ -35,11 +35,11 @@ class Neighbors:
     sim: np.ndarray  # float32
     stored_k: int
 
-    def records(self, ds: "Dataset") -> list[dict]:
+    def records(self, ds: Dataset) -> list[dict]:
         # str() of a float32 is its shortest round-trip form: 0.6100913, not 0.6100913286…
         return [{"rank": r + 1, "id": ds.ids[i], "label": ds.labels[i],
                  "similarity": float(str(s))}
-                for r, (i, s) in enumerate(zip(self.idx, self.sim.astype(np.float32)))]
+                for r, (i, s) in enumerate(zip(self.idx, self.sim.astype(np.float32), strict=True))]
 
 
 def _strings(column, chunk: int = 1 << 16) -> np.ndarray:
@@ -72,7 +72,7 @@ class Dataset:
         self._threshold_cache = None
 
     @classmethod
-    def open(cls, path) -> "Dataset":
+    def open(cls, path) -> Dataset:
         store = Store.open(path, read_only=True)
         try:
             return cls(store)
@@ -84,7 +84,7 @@ class Dataset:
         with self._lock:
             self._store.close()
 
-    def __enter__(self) -> "Dataset":
+    def __enter__(self) -> Dataset:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -234,7 +234,7 @@ class Dataset:
             return self._store.communities(method, self.n)
 
     def clusters(self, threshold: float | None = None, method: str | None = None,
-                 min_size: int = 2) -> "Clusters":
+                 min_size: int = 2) -> Clusters:
         """Clusters of at least min_size members, largest first, at a threshold (components
         of the kNN graph with similarity ≥ threshold) or by a stored community method."""
         from engine.clusters import group
@@ -259,7 +259,7 @@ class Dataset:
     def search(self, text: str, limit: int = 20) -> list[dict]:
         idx, score = self.search_index().search(text, limit=limit)
         return [{"idx": int(i), "id": self.ids[i], "label": self.labels[i], "score": float(s)}
-                for i, s in zip(idx, score)]
+                for i, s in zip(idx, score, strict=True)]
 
     # ---- info ------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ euclidean → 1 / (1 + distance), dot → the dot product; larger is always more
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from numba import njit, prange
@@ -16,7 +16,6 @@ from engine.errors import InputError
 from engine.kernels import push
 from engine.knngraph import KnnGraph
 from engine.methods import METRICS
-
 
 # Above this many vectors NN-descent beats exact search. Measured on 2 cores at d = 384 in
 # fresh processes, as a build runs: pynndescent compiles for ~30 s in every process (its

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp

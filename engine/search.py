@@ -468,7 +468,7 @@ class FuzzyIndex:
         table = np.zeros(0x110000, dtype)
         table[points] = np.arange(A)
         codes = np.empty(int(offsets[-1]), dtype)
-        for a, chunk in zip(range(0, n, _CHUNK), _text_chunks(labels)):
+        for a, chunk in zip(range(0, n, _CHUNK), _text_chunks(labels), strict=False):
             _encode(_utf32(chunk), table, codes, offsets[a])
         del table, seen
 
@@ -476,7 +476,7 @@ class FuzzyIndex:
         folds = [_fold1(c) for c in lowers]
         keys = sorted(set(lowers) | set(folds))
         self._key = {c: k for k, c in enumerate(keys)}
-        self._fold_of = dict(zip(lowers, folds))
+        self._fold_of = dict(zip(lowers, folds, strict=False))
         tab = np.empty((2, A), np.int32)
         tab[0] = [self._key[f] for f in folds]  # compared with unaccented query characters
         tab[1] = [self._key[c] for c in lowers]  # compared with accented ones

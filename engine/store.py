@@ -11,7 +11,7 @@ import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -77,7 +77,7 @@ class Store:
     # ---- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, read_only: bool = True) -> "Store":
+    def open(cls, path: str | os.PathLike, *, read_only: bool = True) -> Store:
         """Open an existing embtui dataset, checking that it is one and of a schema we read."""
         path = str(path)
         if not os.path.exists(path):
@@ -97,7 +97,7 @@ class Store:
         return store
 
     @classmethod
-    def create(cls, path: str | os.PathLike) -> "Store":
+    def create(cls, path: str | os.PathLike) -> Store:
         """Open for writing, creating the schema if the file is new or empty."""
         path = str(path)
         existed = os.path.exists(path) and os.path.getsize(path) > 0
@@ -112,7 +112,7 @@ class Store:
         with store.transaction():
             for name, columns in _FIXED_TABLES.items():
                 con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
-            now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            now = datetime.now(UTC).isoformat(timespec="seconds")
             store._set_meta({"schema_version": str(SCHEMA_VERSION),
                              "embtui_version": __version__, "created": now})
         return store
@@ -131,7 +131,7 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -188,7 +188,7 @@ class Store:
         cur = self.con.execute("SELECT * FROM entities WHERE idx = ?", [int(idx)])
         names = [d[0] for d in cur.description]
         rows = cur.fetchall()
-        return dict(zip(names, rows[0])) if rows else {}
+        return dict(zip(names, rows[0], strict=True)) if rows else {}
 
     def vectors(self) -> np.ndarray | None:
         if "vectors" not in self.table_names():
@@ -198,7 +198,8 @@ class Store:
             return None
         col = table.column(0).combine_chunks()
         dim = col.type.list_size
-        return col.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
+        values = col.values.to_numpy(zero_copy_only=False)
+        return values.astype(np.float32, copy=False).reshape(-1, dim)
 
     def memberships(self) -> dict[str, np.ndarray]:
         return self.numpy(
@@ -281,7 +282,7 @@ class Store:
         self.con.execute(
             "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?)",
             [name, json.dumps(params, sort_keys=True), key,
-             datetime.now(timezone.utc).replace(tzinfo=None), float(seconds)],
+             datetime.now(UTC).replace(tzinfo=None), float(seconds)],
         )
 
     def forget_steps(self, names) -> None:
@@ -499,7 +500,7 @@ class Source:
         return self.arrow(f"SELECT {', '.join(select)} FROM src")
 
     def collections(self, *, collection_col: str, entity_col: str, weight_col: str | None,
-                    extra: list[str], min_count: int) -> "CollectionRows":
+                    extra: list[str], min_count: int) -> CollectionRows:
         """(collection, entity[, weight]) rows → the distinct pairs with a non-null collection
         and entity (weight: the pair's largest, null as 1), the entities in ≥ min_count of
         them numbered by id, and their memberships. An entity's extra columns take their
@@ -542,7 +543,7 @@ class Source:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> "Source":
+    def __enter__(self) -> Source:
         return self
 
     def __exit__(self, *exc) -> None:

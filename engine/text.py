@@ -15,7 +15,7 @@ import importlib.util
 import math
 import os
 import threading
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 

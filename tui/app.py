@@ -29,7 +29,7 @@ from tui.help import HelpScreen
 from tui.keys import APP_BINDINGS
 from tui.screens import ErrorScreen, ExportScreen
 from tui.selection import MEMBER_LIMIT, Selection
-from tui.state import Colouring, ThresholdScale, colour_by_view, mode_title
+from tui.state import Colouring, ThresholdScale, colour_by_view, made_where, mode_title
 from tui.text import plain_label
 from tui.widgets.clusters import ClustersPane
 from tui.widgets.details import DetailsPane, cluster_line
@@ -100,10 +100,8 @@ class EmbtuiApp(App):
         self.load(self.path)
 
     def on_unmount(self) -> None:
-        # a worker may still be reading as the process ends: closing may fail, harmlessly
-        with suppress(Exception):
-            if self.ds is not None:
-                self.ds.close()
+        with suppress(Exception):  # a worker may still be reading as the process ends
+            self.ds.close()
 
     def on_resize(self, event) -> None:
         self.query_one(ExplorerView).fit(event.size.width, event.size.height)
@@ -302,22 +300,20 @@ class EmbtuiApp(App):
         labels = [plain_label(self.labels[i], 24) for i in idx.tolist()]
         self.query_one(Scatter).set_highlight(idx, labels)
 
-    def _chosen_members(self, limit: int | None = MEMBER_LIMIT) -> np.ndarray | None:
-        return self.picks.chosen_members(self.view, self._degree, limit)
-
     def _show_clusters(self) -> None:
         """List the clusters, or the chosen cluster's members."""
         if self.view is None or self.labels is None:
             return
         pane = self.query_one(ClustersPane)
-        members = self._chosen_members()
+        members = self.picks.chosen_members(self.view, self._degree, MEMBER_LIMIT)
         if members is None:
             pane.show_clusters(self.view, self.labels, self.examples,
                                self.picks.cluster(self.view),
                                self.query_one(ExplorerView).swatches(self.group_mode))
             return
         pane.show_members(self.view, self.picks.chosen(self.view), self.anchor, members,
-                          self.labels, self.selection, self._where())
+                          self.labels, self.selection,
+                          made_where(self.view, self.scale, self.threshold))
 
     def _choose(self, c: int | None) -> None:
         """Choose the listed cluster c (None: let go of the chosen one)."""
@@ -355,16 +351,11 @@ class EmbtuiApp(App):
         if message.index is not None and message.index >= 0:
             self.select(message.index)
 
-    def _where(self) -> str:
-        """How the listed clusters were made: "at 0.57" or "in slpa"."""
-        if self.view is not None and self.view.method is not None:
-            return f"in {self.view.method}"
-        return f"at {self.scale.format(self.threshold)}" if self.scale else ""
-
     def _cluster_text(self) -> Text | None:
         if self.view is None or self.selection is None or self.graph is None:
             return None
-        return cluster_line(self.view, self.picks.cluster(self.view), self._where())
+        c = self.picks.cluster(self.view)
+        return cluster_line(self.view, c, made_where(self.view, self.scale, self.threshold))
 
     # ---- what the groups stand for -----------------------------------------------------------
 
@@ -398,8 +389,7 @@ class EmbtuiApp(App):
 
     def action_search(self) -> None:
         if self.labels is None:
-            self.notify("still loading the labels…", markup=False)
-            return
+            return self.notify("still loading the labels…", markup=False)
         self.push_screen(SearchScreen(self.ds, self.labels),
                          lambda i: None if i is None else self.select(i))
 

@@ -9,9 +9,9 @@ import re
 import sys
 
 from engine import __version__
-from engine.errors import EmbtuiError, InputError, NoMatch
-from engine.methods import GRAPHS, MEASURES, METRICS
+from engine.errors import EmbtuiError, InputError
 from engine.export import FORMAT_NAMES
+from engine.methods import GRAPHS, MEASURES, METRICS
 
 COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export")
 

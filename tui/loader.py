@@ -8,14 +8,22 @@ labels, the graph and clusters, so the first frame shows before the slow parts a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Callable
 
 import numpy as np
 
 from tui import messages as msg
-from tui.state import (cluster_examples, colour_by_view, colouring, group_modes,
-                       initial_threshold, mode_title, sim_histogram, threshold_scale)
+from tui.state import (
+    cluster_examples,
+    colour_by_view,
+    colouring,
+    group_modes,
+    initial_threshold,
+    mode_title,
+    sim_histogram,
+    threshold_scale,
+)
 
 Post = Callable[[msg.Message], object]
 INITIAL_SHARE = 0.75  # start where the largest cluster holds at most this share

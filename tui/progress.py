@@ -1,4 +1,5 @@
-"""Build progress drawn with rich on stderr; silent with --quiet or when stdout is not a terminal."""
+"""Build progress drawn with rich on stderr; silent with --quiet or when stdout is not a
+terminal."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ def build_progress(quiet: bool = False):
         yield Progress()
         return
     from rich.console import Console
-    from rich.progress import BarColumn, Progress as Bars, SpinnerColumn, TextColumn, \
-        TimeElapsedColumn
+    from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bars
 
     console = Console(stderr=True)
     bars = Bars(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),

@@ -101,6 +101,13 @@ def initial_threshold(scale: ThresholdScale, tree_sims: np.ndarray, labels_at, n
     return scale.snap(snapped)
 
 
+def made_where(view, scale: ThresholdScale | None, threshold: float | None) -> str:
+    """How the listed clusters were made: "at 0.57" or "in slpa"."""
+    if view is not None and view.method is not None:
+        return f"in {view.method}"
+    return f"at {scale.format(threshold)}" if scale and threshold is not None else ""
+
+
 def best_connected(members: np.ndarray, degree: np.ndarray | None, limit: int | None = None
                    ) -> np.ndarray:
     """Members by in-degree, highest first (ties by index); at most `limit` of them."""
@@ -135,7 +142,7 @@ class Colouring:
     title: str
     groups: np.ndarray
     legend: list[tuple[str, int]] = field(default_factory=list)
-    view: "Clusters | None" = None  # the communities coloured, to list them too
+    view: Clusters | None = None  # the communities coloured, to list them too
     examples: list = field(default_factory=list)  # a few best-connected members of each
 
 

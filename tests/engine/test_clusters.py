@@ -5,8 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
-from engine.clusters import (ThresholdClusters, components_at, group, merge_tree,
-                             renumber_by_size)
+from engine.clusters import ThresholdClusters, components_at, group, merge_tree, renumber_by_size
 from engine.errors import InputError
 
 
@@ -101,7 +100,7 @@ def test_hand_made_graph_components_at_each_threshold():
              (0, 2, 0.6), (5, 5, 0.99)]
     idx, sim = knn_from_edges(7, 3, [e for e in edges if e[0] != e[1]])
     a, b, s = merge_tree(7, idx, sim)
-    assert sorted(zip(a.tolist(), b.tolist())) == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == [(0, 1), (1, 2), (2, 3), (3, 4)]
     np.testing.assert_allclose(s, [0.9, 0.8, 0.8, 0.5])
     expect = {
         0.95: [0, 1, 2, 3, 4, 5, 6],
@@ -184,7 +183,7 @@ def test_non_finite_and_self_entries_are_ignored():
     idx = np.array([[1, 0], [2, -1], [0, 1]], np.int32)
     sim = np.array([[np.nan, 0.9], [0.4, 0.3], [np.inf, np.nan]], np.float32)
     a, b, s = merge_tree(3, idx, sim)
-    assert list(zip(a, b, s)) == [(1, 2, np.float32(0.4))]
+    assert list(zip(a, b, s, strict=True)) == [(1, 2, np.float32(0.4))]
 
 
 def test_group_lists_largest_first():

@@ -33,7 +33,7 @@ def by_size_then_member(labels):
         return True
     sizes = np.bincount(kept)
     first = np.array([np.flatnonzero(labels == c)[0] for c in range(len(sizes))])
-    key = list(zip(-sizes, first))
+    key = list(zip(-sizes, first, strict=True))
     return key == sorted(key) and (sizes > 0).all()
 
 

@@ -6,8 +6,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.concepts import (concepts, context_similarity, correlation_graph, graph_stats,
-                             in_degrees)
+from engine.concepts import concepts, context_similarity, correlation_graph, graph_stats, in_degrees
 from engine.cooccur import association, cooccurrence, top_k
 from engine.errors import InputError
 
@@ -146,8 +145,9 @@ def test_concepts_groups_the_themes():
 def test_concepts_hands_the_symmetric_similarity_graph_to_the_community_step(monkeypatch):
     import types
 
-    import engine
     from scipy.sparse.csgraph import connected_components
+
+    import engine
 
     seen = {}
 

@@ -71,7 +71,8 @@ def test_npmi_ppmi_jaccard_conditional_inverse_log_by_hand():
     assert npmi[A, B] == pytest.approx(pmi(A, B) / -log(2 / 5), rel=1e-6)
     assert npmi[A, C] == pytest.approx(pmi(A, C) / -log(1 / 5), rel=1e-6)
     assert npmi[A, C] < 0  # 1/5 < 3/5 · 2/5
-    assert npmi[A, E] == 0 and (A, E) not in set(zip(*npmi.nonzero()))  # never together
+    # never together
+    assert npmi[A, E] == 0 and (A, E) not in set(zip(*npmi.nonzero(), strict=True))
     assert npmi.nnz == 12  # every co-occurring ordered pair, no diagonal
     assert np.all(np.abs(npmi.data) <= 1)
 

@@ -93,7 +93,7 @@ def test_collections_dense_ids_min_count_and_duplicates(tmp_path):
     assert got.entities.column("id").to_pylist() == ["bread", "milk"]  # eggs: 1 basket
     assert got.entities.column("weight").to_pylist() == [2.0, 3.0]
     rows = sorted(zip(*[got.memberships.column(c).to_pylist()
-                        for c in ("collection", "idx", "weight")]))
+                        for c in ("collection", "idx", "weight")], strict=True))
     assert rows == [("b1", 0, 2.0), ("b1", 1, 1.0), ("b2", 1, 1.0), ("b3", 0, 5.0),
                     ("b3", 1, 1.0)]  # bread twice in b3: once, max weight
     assert got.n_collections == 3

@@ -165,7 +165,7 @@ def test_nndescent_path_has_high_recall(metric):
     idx, sim = knn_vectors(X, 10, metric, seed=0, exact_max_n=100)
     rows = np.arange(0, 3000, 15)
     true_idx, true_sim = knn_exact(X, 10, metric, rows=rows)
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx[rows], true_idx)])
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx[rows], true_idx, strict=True)])
     assert recall >= 0.95
     assert not (idx == np.arange(3000)[:, None]).any() and (idx >= 0).all()
     assert (np.diff(sim, axis=1) <= 0).all()

@@ -5,7 +5,6 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from engine import pipeline
 from engine.dataset import Dataset
 from engine.errors import InputError, NoMatch
 from engine.ingest import file_key

@@ -411,7 +411,8 @@ def test_matches_in_index_order(movies):
     assert idx.tolist() == sorted(idx.tolist())
     assert idx.dtype == np.int32 and score.dtype == np.int32
     s_idx, s_score = movies.search("star wars", limit=None)
-    assert dict(zip(idx.tolist(), score.tolist())) == dict(zip(s_idx.tolist(), s_score.tolist()))
+    got = dict(zip(idx.tolist(), score.tolist(), strict=True))
+    assert got == dict(zip(s_idx.tolist(), s_score.tolist(), strict=True))
 
 
 # ---- narrowing from earlier queries ---------------------------------------------------------
@@ -535,7 +536,7 @@ def test_cached_narrowing_equals_fresh_index(labels, keys):
         assert set(got[0].tolist()) == expected
         assert len(got[0]) == len(expected)  # no duplicates
         assert np.all(np.diff(got[1]) <= 0)  # best first
-        for i, s in zip(got[0].tolist(), got[1].tolist()):
+        for i, s in zip(got[0].tolist(), got[1].tolist(), strict=True):
             assert ix.score(i, query) == s
             pos = ix.positions(i, query)
             assert pos == sorted(set(pos))

@@ -100,8 +100,9 @@ def test_model_path_and_key():
 
 def test_missing_extra_names_the_install_command(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "sentence_transformers" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec",
+        lambda name, *a: None if name == "sentence_transformers" else real(name, *a))
     with pytest.raises(InputError, match=r"pip install 'embtui\[text\]'"):
         text.require_text()
     with pytest.raises(InputError, match="extra"):

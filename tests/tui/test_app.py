@@ -20,8 +20,6 @@ from tui.help import HelpScreen
 from tui.screens import ErrorScreen, ExportScreen
 from tui.text import plain_label
 from tui.widgets.clusters import ClustersPane
-from tui.widgets.details import DetailsPane
-from tui.widgets.neighbours import NeighboursPane
 from tui.widgets.scatter import Scatter
 from tui.widgets.search import SearchScreen
 

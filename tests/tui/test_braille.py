@@ -7,11 +7,12 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tui.braille import (DOT_BITS, braille_codepoints, cell_of, density_level, locate,
-                         rasterize)
+from tui.braille import DOT_BITS, braille_codepoints, cell_of, density_level, locate, rasterize
 from tui.text import plain_label
+
 
 @pytest.fixture(autouse=True, params=["numba", "numpy"])
 def kernel(request, monkeypatch):
@@ -156,7 +157,7 @@ def test_numpy_and_numba_draw_the_same_frame():
     for ngroups in (None, 1 << 20):
         a = rasterize(x, y, (-2, 2, -2, 2), 200, 60, groups, ngroups, kernel="numpy")
         b = rasterize(x, y, (-2, 2, -2, 2), 200, 60, groups, ngroups, kernel="numba")
-        for p, q in zip(a[:3], b[:3]):
+        for p, q in zip(a[:3], b[:3], strict=True):
             np.testing.assert_array_equal(p, q)
 
 

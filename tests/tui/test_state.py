@@ -15,8 +15,9 @@ from tui.state import (
     bar,
     best_connected,
     colour_by_values,
-    colour_modes,
+    group_modes,
     initial_threshold,
+    made_where,
     mode_title,
     nice_step,
     sim_histogram,
@@ -155,10 +156,10 @@ def test_best_connected_breaks_ties_by_index_when_it_partitions():
 # ---- colouring -------------------------------------------------------------------------------
 
 def test_colour_modes_in_cycle_order_without_weight():
-    assert colour_modes(["slpa", "label-propagation"], ["genres", "weight", "year"]) == [
+    assert group_modes(["slpa", "label-propagation"], ["genres", "weight", "year"]) == [
         "clusters", "community:slpa", "community:label-propagation", "column:genres",
         "column:year", "degree"]
-    assert colour_modes([], []) == ["clusters", "degree"]
+    assert group_modes([], []) == ["clusters", "degree"]
 
 
 @pytest.mark.parametrize("mode, title", [
@@ -265,3 +266,12 @@ def test_sim_histogram_of_one_value_and_of_none():
     assert counts.sum() == 2 and edges[0] == pytest.approx(0.5) and edges[-1] > edges[0]
     counts, edges = sim_histogram(np.array([np.nan]), bins=5)
     assert counts.tolist() == [0] * 5 and edges.tolist() == pytest.approx([0, .2, .4, .6, .8, 1])
+
+
+def test_made_where_names_the_threshold_or_the_method():
+    from engine.clusters import group
+    labels = np.array([0, 0, 1, 1, 2], np.int32)
+    scale = ThresholdScale(0.0, 1.0, 0.01, 0.05)
+    assert made_where(group(labels, threshold=0.57), scale, 0.57) == "at 0.57"
+    assert made_where(group(labels, method="slpa"), scale, 0.57) == "in slpa"
+    assert made_where(None, None, None) == ""

@@ -70,7 +70,7 @@ class NeighboursPane(Pane):
         span = hi - lo if hi > lo else 1.0
         decimals = 3 if span < 0.2 else 2
         options = []
-        for rank, (i, s) in enumerate(zip(idx.tolist(), sim.tolist()), start=1):
+        for rank, (i, s) in enumerate(zip(idx.tolist(), sim.tolist(), strict=True), start=1):
             row = Text(no_wrap=True, overflow="ellipsis")
             row.append(f"{rank:>2} ", style="dim")
             row.append(f"{s:.{decimals}f} ")

@@ -9,8 +9,9 @@ one row of that frame into a cached `Strip`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Literal, Sequence
+from typing import ClassVar, Literal
 
 import numpy as np
 from rich.cells import cell_len
@@ -26,8 +27,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui.braille import (BRAILLE_BASE, braille_codepoints, density_level, locate,
-                         rasterize)
+from tui.braille import BRAILLE_BASE, braille_codepoints, density_level, locate, rasterize
 from tui.text import plain_label
 
 Direction = Literal["left", "right", "up", "down"]
@@ -655,7 +655,7 @@ class Scatter(Widget, can_focus=True):
                 out.append((self._cursor, label))
         if self._highlight is not None and self._highlight_labels is not None:
             for index, raw in zip(self._highlight.tolist()[:LABEL_COUNT_MAX],
-                                  self._highlight_labels):
+                                  self._highlight_labels, strict=False):
                 if raw is not None and index != self._cursor:
                     out.append((index, plain_label(raw, LABEL_MAX)))
         return out
@@ -757,9 +757,10 @@ def build_line(text_row: np.ndarray, keys_row: np.ndarray, styles: list[Style]) 
     new = tuple.__new__
     if "\x00" in s:  # second halves of wide label characters
         segments = [new(Segment, (s[a:b].replace("\x00", ""), st, None))
-                    for a, b, st in zip(starts, ends, run_styles)]
+                    for a, b, st in zip(starts, ends, run_styles, strict=True)]
     else:
-        segments = [new(Segment, (s[a:b], st, None)) for a, b, st in zip(starts, ends, run_styles)]
+        segments = [new(Segment, (s[a:b], st, None))
+                    for a, b, st in zip(starts, ends, run_styles, strict=True)]
     return Strip(segments, width)
 
 
