@@ -328,7 +328,7 @@ async def test_selection_cluster_follows_the_threshold(explorer, settle):
         assert app.anchor == 5 and app.active_pane == "clusters"
         sizes = []
         for _ in range(6):
-            members = app._chosen_members(None)
+            members = app.picks.chosen_members(app.view, app.graph.degree, None)
             assert 5 in members.tolist()
             sizes.append(len(members))
             await pilot.press("right_curly_bracket")
@@ -574,7 +574,7 @@ async def test_export_the_chosen_cluster_as_jsonl_and_confirm_overwrite(explorer
         await settle(pilot)
         assert not isinstance(app.screen, ExportScreen)
         rows = [json.loads(line) for line in out.read_text().splitlines()]
-        members = app._chosen_members(None)
+        members = app.picks.chosen_members(app.view, app.graph.degree, None)
         assert sorted(r["idx"] for r in rows) == sorted(members.tolist())
         assert {r["cluster_size"] for r in rows} == {len(members)}
         assert "[bold red]x[/]" in [r["label"] for r in rows]
