@@ -2,18 +2,22 @@
 
 Rows arrive as a pyarrow table or batch reader (the store turns queries into those), so no
 DuckDB here. A file is written under a temporary name and moved into place, so a failure
-leaves no half file behind; standard output gets the rows as they come. pyarrow is imported
-only when writing, so the command line starts without it.
+leaves no half file behind (a symlink is written through to its file; a device, FIFO or
+directory is refused: engine.paths). Standard output gets the rows as they come, through the
+descriptor the shell gave us, so `>>` appends. pyarrow is imported only when writing, so the
+command line starts without it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from typing import TYPE_CHECKING
 
 from engine.errors import InputError
+from engine.paths import output_path, temp_beside
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,19 +34,21 @@ def format_for(path: str | None, default: str = "csv") -> str:
     return FORMATS.get(suffix, default)
 
 
+# Names that mean "standard output" to a Unix tool; written through descriptor 1, never reopened
+# (reopening /dev/stdout truncates what `>>` or `(echo header; …) >` put there).
+STDOUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
 def check_target(out: str, protect: str | None = None) -> str:
-    """`out` with ~ expanded, if a file may be written there; `protect` is never overwritten."""
-    out = os.path.expanduser(out.strip())
-    if not out:
+    """The file to write for `out` (~ expanded, a symlink followed), if a file may be written
+    there; `protect` is never overwritten."""
+    given = os.path.expanduser(out.strip())
+    if not given:
         raise InputError("give a file name")
-    if os.path.isdir(out):
-        raise InputError(f"{out} is a directory")
+    out = output_path(given)
     if protect and os.path.exists(out) and os.path.exists(protect) and os.path.samefile(
             out, protect):
-        raise InputError(f"refusing to export onto the dataset itself ({out})")
-    parent = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(parent):
-        raise InputError(f"{parent}: no such directory")
+        raise InputError(f"refusing to export onto the dataset itself ({given})")
     return out
 
 
@@ -62,13 +68,16 @@ def write_table(data: pa.Table | pa.RecordBatchReader, out: str | None,
         n = _write(data, sys.stdout.buffer, fmt)
         sys.stdout.buffer.flush()
         return n
-    tmp = f"{out}.part"
+    out = output_path(out)
+    tmp = temp_beside(out, "part")
     try:
+        if os.path.exists(out):  # the replacement keeps the file's permissions
+            os.chmod(tmp, stat.S_IMODE(os.stat(out).st_mode))
         with open(tmp, "wb") as f:
             n = _write(data, f, fmt)
         os.replace(tmp, out)
     finally:
-        if os.path.exists(tmp):
+        if os.path.lexists(tmp):
             os.remove(tmp)
     return n
 

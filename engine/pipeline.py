@@ -4,11 +4,14 @@ Each step is declared once (`Step`): its name, the steps it reads, its params an
 hash(params, the keys of the steps it reads), a compute function and a store write. The build
 loops over the steps a request needs (planned in engine.steps). A step whose stored key matches
 is skipped; otherwise it is recomputed and written in one transaction together with its
-`steps` row, so a build killed at any moment leaves every step either as it was or complete.
+`steps` row. A build that changes anything writes into a copy of the file that replaces it
+once every step is complete, so a build killed at any moment leaves the previous dataset as
+it was.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import time
@@ -23,6 +26,7 @@ from engine.errors import InputError
 from engine.ingest import Ingested, file_key, read_collections, read_vectors
 from engine.knngraph import KnnGraph
 from engine.methods import COMMUNITIES, GRAPHS, LAYOUTS, MEASURES
+from engine.paths import output_path, temp_beside
 from engine.steps import (
     BuildOptions,
     Planned,
@@ -32,7 +36,7 @@ from engine.steps import (
     step_key,
     valid_steps,
 )
-from engine.store import Store
+from engine.store import Store, discard
 
 __all__ = ["BuildOptions", "BuildReport", "Progress", "build", "knn_graph_matrix", "plan",
            "step_key", "valid_steps"]
@@ -141,15 +145,24 @@ class Step:
 
 def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str | None = None,
           source_name: str | None = None, progress: Progress | None = None) -> BuildReport:
-    """Build or update the dataset `out` from `source` (a path, or a frame with source_key)."""
-    out = str(out)
+    """Build or update the dataset `out` from `source` (a path, or a frame with source_key).
+
+    The steps are written into a copy beside `out` (`OUT.building-PID`), which replaces it
+    only once every step is complete: until then `out` stays the previous complete dataset,
+    and a failed or interrupted build removes its copy. `out` is held open for writing
+    meanwhile, so one build at a time writes it.
+    """
+    out = output_path(out)
     progress = progress or Progress()
     _check_options(opt)
     source_key = _source_key(source, out, source_key)
+    _remove_stale_copies(out)
     report = BuildReport()
-    built = Built(_open_output(out))
+    previous = _open_output(out)
+    built = Built(previous)
+    work: str | None = None  # the copy being written
     try:
-        records = built.store.steps() if built.store else {}
+        records = previous.steps() if previous else {}
         valid = valid_steps(records)
         for step in _steps(opt, source, source_name, source_key, built):
             if step.name in valid and records[step.name].key == step.key:
@@ -160,8 +173,13 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
             t0 = time.perf_counter()
             result = step.compute(built, progress)
             seconds = time.perf_counter() - t0
-            if built.store is None:
-                built.store = Store.create(out)
+            if work is None:
+                work = temp_beside(out, f"building-{os.getpid()}")
+                if previous is not None:
+                    previous.copy_to(work)
+                else:  # DuckDB creates a new file itself (it takes an empty one for corrupt)
+                    os.remove(work)
+                built.store = Store.create(work)
             with built.store.transaction():
                 step.write(built.store, result)
                 built.store.record_step(step.name, step.params, step.key, seconds)
@@ -169,10 +187,37 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
             report.computed.append(step.name)
             report.seconds[step.name] = seconds
             progress.finish(step.name, seconds, cached=False)
-    finally:
-        if built.store is not None:
+        if work is not None:
             built.store.close()
+            built.store = None
+            os.replace(work, out)  # a reader still open on the old file keeps reading it
+            work = None
+    finally:
+        if built.store is not None and built.store is not previous:
+            built.store.close()
+        if previous is not None:
+            previous.close()
+        if work is not None:
+            discard(work)
     return report
+
+
+def _remove_stale_copies(out: str) -> None:
+    """Copies left by builds that were killed outright (SIGKILL, power loss)."""
+    for path in glob.glob(glob.escape(out) + ".building-*"):
+        pid = path[len(out) + len(".building-"):].split(".")[0]
+        if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            discard(path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _steps(opt: BuildOptions, source, source_name: str | None, source_key: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -130,6 +131,12 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+
+    def copy_to(self, dest: str) -> None:
+        """Write the file's whole content to `dest` (an existing empty file): checkpointed
+        first, so the copy needs no write-ahead log."""
+        self.con.execute("CHECKPOINT")
+        shutil.copyfile(self.path, dest)
 
     def __enter__(self) -> Store:
         return self
@@ -382,6 +389,13 @@ class Store:
         """A query's rows as a stream of arrow batches (for engine.export to write)."""
         rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
         return (getattr(rel, "to_arrow_reader", None) or rel.record_batch)(rows)
+
+
+def discard(path: str) -> None:
+    """Remove a dataset file and the write-ahead log DuckDB may have left beside it."""
+    for name in (path, f"{path}.wal"):
+        if os.path.lexists(name):
+            os.remove(name)
 
 
 def _quote(name: str) -> str:

@@ -246,8 +246,8 @@ def _cmd_search(args) -> int:
 
 def _cmd_export(args) -> int:
     from engine.dataset import Dataset
-    from engine.export import check_target, format_for
-    out = args.output
+    from engine.export import STDOUT_NAMES, check_target, format_for
+    out = None if args.output in STDOUT_NAMES else args.output
     fmt = args.format or format_for(out)
     if out is None and fmt == "parquet":
         raise InputError("parquet needs a file: add -o FILE.parquet")
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         print("embtui: interrupted", file=sys.stderr)
         return _finish(130)
     except BrokenPipeError:
-        return _finish(0)
+        return _closed_pipe()
     except Exception as err:  # an unexpected failure still gets one line, not a traceback
         if os.environ.get("EMBTUI_DEBUG"):
             raise
@@ -376,8 +376,21 @@ def _finish(code: int) -> int:
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        pass
+        return _closed_pipe()
     return code
+
+
+def _closed_pipe() -> int:
+    """The reader of standard output went away (`| head`): stop quietly with the status of a
+    Unix tool ended by SIGPIPE (128 + 13, as the shell reports it); stdout then points at
+    /dev/null, so the interpreter's flush at exit has nothing left to complain about."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 141
 
 
 def entry() -> None:

@@ -12,6 +12,8 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
+from engine.errors import InputError
+from engine.export import check_target
 from tui.export import ExportJob, export_rows
 from tui.text import plain_label
 
@@ -109,6 +111,11 @@ class ExportScreen(ModalScreen[str | None]):
             self._note("give a file name", error=True)
             return
         full = os.path.expanduser(path)
+        try:  # a device, FIFO or directory is refused before asking to overwrite it
+            check_target(full, protect=self._ds.path)
+        except InputError as err:
+            self._note(str(err), error=True)
+            return
         if os.path.exists(full) and not os.path.isdir(full) and self._confirm != full:
             self._confirm = full
             self._note(f"{path} exists: Enter again to overwrite it", error=True)
