@@ -23,3 +23,10 @@ def run():
         return subprocess.run([*embtui_exe(), *map(str, args)], capture_output=True,
                               text=True, input=input, env=full_env, timeout=600)
     return _run
+
+
+@pytest.fixture
+def shell_exe() -> str:
+    """`embtui` as a shell command line prefix, for tests of redirections and pipes."""
+    import shlex
+    return " ".join(shlex.quote(part) for part in embtui_exe())

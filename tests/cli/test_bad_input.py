@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import os
+import stat
 import subprocess
 import sys
 
@@ -137,3 +139,33 @@ def test_quiet_silences_progress_not_errors(run, tmp_path):
     assert ok.returncode == 0 and ok.stderr == ""
     one_line(run("build", tmp_path / "nope.csv", "-o", tmp_path / "q2.duckdb", "--quiet"),
              "no such file")
+
+
+@pytest.mark.parametrize("command", ["export", "build"])
+def test_outputs_that_are_not_regular_files_are_refused(run, vectors_dataset, vectors_parquet,
+                                                        tmp_path, command):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    args = (("export", vectors_dataset, "--table", "knn") if command == "export"
+            else ("build", vectors_parquet, "--quiet"))
+    one_line(run(*args, "-o", fifo), f"{fifo} is a FIFO, not a regular file")
+    one_line(run(*args, "-o", "/dev/null"), "/dev/null is a character device")
+    one_line(run(*args, "-o", tmp_path), "is a directory")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_outputs_write_through_a_symlink(run, vectors_dataset, vectors_parquet, tmp_path):
+    real, link = tmp_path / "real.csv", tmp_path / "link.csv"
+    real.write_text("old\n")
+    link.symlink_to(real)
+    assert run("export", vectors_dataset, "--table", "knn", "-o", link).returncode == 0
+    assert link.is_symlink() and real.read_text().startswith("src,src_id,rank")
+    data, data_link = tmp_path / "data.duckdb", tmp_path / "data-link.duckdb"
+    data_link.symlink_to(data)  # dangling until the build: created where it points
+    res = run("build", vectors_parquet, "-o", data_link, "-k", "4", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert data_link.is_symlink() and data.is_file()
+    assert json.loads(run("info", data_link, "--json").stdout)["entities"] == 60
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data-link.duckdb", "data.duckdb",
+                                                          "link.csv", "real.csv"]

@@ -1,6 +1,9 @@
 """The command line contract of DESIGN.md: JSON shapes, exit statuses, caching."""
 
 import json
+import os
+import shlex
+import subprocess
 
 import pyarrow.parquet as pq
 
@@ -123,3 +126,37 @@ def test_fewer_entities_than_k(run, tmp_path):
     assert res.returncode == 0, res.stderr
     doc = json.loads(run("neighbors", out, "x", "--json").stdout)
     assert len(doc["neighbors"]) == 2
+
+
+def test_export_to_standard_output_appends_and_keeps_what_came_before(shell_exe,
+                                                                     vectors_dataset, tmp_path):
+    exe = shell_exe
+    out = tmp_path / "out.csv"
+    out.write_text("kept\n")
+    for fmt in ("csv", "jsonl"):
+        subprocess.run(f"{exe} export {shlex.quote(str(vectors_dataset))} --table knn "
+                       f"--format {fmt} >> {shlex.quote(str(out))}", shell=True, check=True)
+    lines = out.read_text().splitlines()
+    assert lines[0] == "kept" and lines[1].startswith("src,src_id,rank")
+    assert len(lines) == 1 + 301 + 300 and json.loads(lines[-1])["src"] == 59
+    both = tmp_path / "both.csv"
+    subprocess.run(f"(echo header; {exe} export {shlex.quote(str(vectors_dataset))} --table "
+                   f"entities -o -) > {shlex.quote(str(both))}", shell=True, check=True)
+    first, second = both.read_text().splitlines()[:2]
+    assert first == "header" and second.startswith("idx,id,label,weight")
+
+
+def test_a_closed_pipe_ends_quietly(shell_exe, vectors_dataset):
+    exe = shell_exe
+    res = subprocess.run(f"{exe} export {shlex.quote(str(vectors_dataset))} --table knn | head -1",
+                         shell=True, capture_output=True, text=True)
+    assert res.stdout == "src,src_id,rank,dst,dst_id,sim\n" and res.stderr == ""
+    read, write = os.pipe()  # a reader already gone: the first write fails
+    os.close(read)
+    try:
+        for args in (("export", vectors_dataset, "--table", "knn"), ("info", vectors_dataset)):
+            res = subprocess.run([*shlex.split(exe), *map(str, args)], stdout=write,
+                                 stderr=subprocess.PIPE, text=True)
+            assert (res.returncode, res.stderr) == (141, "")  # as a tool ended by SIGPIPE
+    finally:
+        os.close(write)
