@@ -100,6 +100,7 @@ def read_vectors(source, *, id_col: str | None = None, label_col: str | None = N
                           (weight_col, "weight")):
             _require(cols, col, what, display)
         id_col, label_col, weight_col = _default_columns(types, id_col, label_col, weight_col)
+        src.read_as_text([id_col, label_col])  # ids as written: 1 and 1.0 stay two ids
         taken = {c for c in (id_col, label_col, weight_col) if c}
         if vector_col is None:
             lists = [c for c in cols if c not in taken and is_list_type(types[c])]
@@ -185,6 +186,7 @@ def read_texts(source, *, text_col: str, id_col: str | None = None,
             raise InputError(f"{display} has no rows")
         id_col, label_col, weight_col = _default_columns(types, id_col, label_col or text_col,
                                                          weight_col)
+        src.read_as_text([id_col, label_col, text_col])
         taken = {c for c in (id_col, label_col, weight_col) if c}
         meta = [c for c in cols if c not in taken]
         rows = src.entity_rows(id_col=id_col, label_col=label_col, weight_col=weight_col,
@@ -301,6 +303,7 @@ def read_collections(source, *, collection_col: str | None = None, entity_col: s
                              "not numeric")
         if not src.row_count():
             raise InputError(f"{display}: an empty collection file (no rows)")
+        src.read_as_text([collection_col, entity_col, label_col])
         extra = [c for c in ((label_col,) if label_col else ()) + tuple(meta_cols)]
         rows = src.collections(collection_col=collection_col, entity_col=entity_col,
                                weight_col=weight_col, extra=extra, min_count=min_count)

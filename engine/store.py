@@ -446,12 +446,40 @@ class CollectionRows(NamedTuple):
 class Source:
     """An input file (or in-memory frame) exposed as the view `src` of an in-memory DuckDB."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, name: str):
+    def __init__(self, con: duckdb.DuckDBPyConnection, name: str,
+                 file: tuple[str, str] | None = None):
         self.con = con
         self.name = name
+        self._file = file  # (reader, path) of a CSV or JSON file, whose types are guessed
 
     def columns(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self.con.execute("DESCRIBE src").fetchall()]
+
+    def read_as_text(self, columns=()) -> None:
+        """Read these columns of a CSV or JSON file as the text written there (1.0 stays
+        1.0, 007 stays 007), and every JSON column of mixed types as text too, a string
+        unquoted ("Movie 3", not '"Movie 3"'); a parquet or DuckDB input keeps its types."""
+        if self._file is None:
+            return
+        reader, path = self._file
+        types = dict(self.columns())
+        text = {c for c in columns if c in types}
+        if reader == "read_json_auto":
+            mixed = {c: t for c, t in types.items() if t.startswith("JSON")}  # JSON, JSON[]
+            if not text and not mixed:
+                return
+            spec = {c: "VARCHAR" if c in text else t.replace("JSON", "VARCHAR", 1)
+                    if c in mixed else t for c, t in types.items()}
+            option = "columns"
+        else:
+            if not text:
+                return
+            spec = {c: "VARCHAR" for c in text}
+            option = "types"
+        entries = ", ".join(f"'{_literal(c)}': '{_literal(t)}'" for c, t in spec.items())
+        self._run(f"CREATE OR REPLACE VIEW src AS SELECT * FROM "
+                  f"{reader.removesuffix('_auto')}('{_literal(path)}', {option}={{{entries}}}"
+                  f"{', auto_detect=true' if option == 'types' else ''})")
 
     def arrow(self, sql: str, params: list | None = None) -> pa.Table:
         try:
@@ -613,6 +641,10 @@ def open_source(source, *, table: str | None = None, name: str | None = None) ->
                 raise InputError(f"{path} is empty")
             con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}('{_literal(path)}')")
             con.execute("DESCRIBE src").fetchall()
+            guessed = reader != "read_parquet"  # CSV and JSON types are guesses
+            source = Source(con, name, (reader, path) if guessed else None)
+            source.read_as_text()  # JSON columns of mixed types: text, not JSON quoting
+            return source
     except InputError:
         con.close()
         raise

@@ -160,3 +160,17 @@ def test_a_closed_pipe_ends_quietly(shell_exe, vectors_dataset):
             assert (res.returncode, res.stderr) == (141, "")  # as a tool ended by SIGPIPE
     finally:
         os.close(write)
+
+
+def test_mixed_type_jsonl_labels_build_as_written(run, tmp_path):
+    src = tmp_path / "m.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in [
+        {"id": 1, "label": "Movie 1", "vec": [1, 0]}, {"id": 1.0, "label": 3, "vec": [0, 1]},
+        {"id": "x", "label": "Movie 3", "vec": [1, 1]}]))
+    out = tmp_path / "m.duckdb"
+    res = run("build", src, "-o", out, "-k", "2", "--quiet")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(run("neighbors", out, "x", "--json").stdout)
+    assert doc["query"]["label"] == "Movie 3"
+    assert sorted((n["id"], n["label"]) for n in doc["neighbors"]) == [("1", "Movie 1"),
+                                                                       ("1.0", "3")]

@@ -108,3 +108,39 @@ def test_collections_bad_input(tmp_path):
         read_collections(path, collection_col="basket")
     with pytest.raises(InputError, match="no entity is in at least 3 collections"):
         read_collections(path, collection_col="basket", entity_col="product", min_count=3)
+
+
+def test_mixed_type_jsonl_columns_are_text_as_written(tmp_path):
+    path = tmp_path / "m.jsonl"
+    rows = [{"id": "a", "label": "Movie 1", "year": "1999", "tags": ["x", 1], "vec": [1, 0]},
+            {"id": "b", "label": 3, "year": 2001, "tags": ["y"], "vec": [0, 1]},
+            {"id": "c", "label": "Movie 3", "vec": [1, 1]}]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    got = read_vectors(path, vector_col="vec").entities
+    assert got.column("label").to_pylist() == ["Movie 1", "3", "Movie 3"]
+    assert got.column("year").to_pylist() == ["1999", "2001", None]
+    assert got.column("tags").to_pylist() == [["x", "1"], ["y"], None]
+
+
+def test_ids_are_read_as_written(tmp_path):
+    path = tmp_path / "ids.jsonl"
+    path.write_text("\n".join(json.dumps({"id": i, "vec": [1, k + 1]})
+                              for k, i in enumerate([1, 2.5, 1.0, "x"])))
+    assert read_vectors(path).entities.column("id").to_pylist() == ["1", "2.5", "1.0", "x"]
+    path.write_text("\n".join(json.dumps({"id": i, "vec": [1, k + 1]})
+                              for k, i in enumerate([1, "1"])))
+    with pytest.raises(InputError, match="duplicate ids: '1'"):  # the same text: one id
+        read_vectors(path)
+    csv_path = write(tmp_path, "ids.csv", "id,label,a,b\n007,3.50,1,2\n1.0,x,2,1\n1,y,1,1\n")
+    got = read_vectors(csv_path).entities
+    assert got.column("id").to_pylist() == ["007", "1.0", "1"]
+    assert got.column("label").to_pylist() == ["3.50", "x", "y"]
+
+
+def test_collection_and_entity_names_are_read_as_written(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(json.dumps({"collection": c, "entity": e}) for c, e in
+                              [(1, "x"), (1, 1.0), ("b", 1), ("b", "x"), (2.0, "y")]))
+    got = read_collections(path)
+    assert sorted(got.entities.column("id").to_pylist()) == ["1", "1.0", "x", "y"]
+    assert sorted(set(got.memberships.column("collection").to_pylist())) == ["1", "2.0", "b"]
