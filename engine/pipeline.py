@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from engine.errors import InputError
+from engine.files import check_file
 from engine.ingest import Ingested, file_key, read_collections, read_vectors
 from engine.knngraph import KnnGraph
 from engine.methods import COMMUNITIES, GRAPHS, LAYOUTS, MEASURES
@@ -211,8 +212,7 @@ def _source_key(source, out: str, source_key: str | None) -> str:
     if isinstance(source, (str, os.PathLike)):
         if not os.path.exists(source):
             raise InputError(f"{source}: no such file")
-        if os.path.isdir(source):
-            raise InputError(f"{source} is a directory, not an input file")
+        check_file(source, "an input file")
         if os.path.exists(out) and os.path.samefile(source, out):
             raise InputError(f"{out}: the output would overwrite the input")
         return source_key or file_key(source)
@@ -223,6 +223,7 @@ def _source_key(source, out: str, source_key: str | None) -> str:
 
 def _open_output(out: str) -> Store | None:
     """The existing output dataset for writing, or None when it does not exist yet."""
+    check_file(out, "a dataset file")
     if not os.path.exists(out) or os.path.getsize(out) == 0:
         return None
     return Store.open(out, read_only=False)
