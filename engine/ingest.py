@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from engine.errors import InputError
 from engine.methods import METRICS
+from engine.paths import check_file
 from engine.store import is_list_type, is_numeric_type, is_text_type, open_source
 
 RESERVED = ("idx", "id", "label", "weight")
@@ -38,6 +39,7 @@ class Ingested:
 
 def file_key(path: str | os.PathLike) -> str:
     """Content hash of an input file: the root of every cache key."""
+    check_file(path, "an input file")
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
@@ -201,6 +203,7 @@ def read_texts(source, *, text_col: str, id_col: str | None = None,
 def _read_npy(path: str, labels_file: str | None, metric: str) -> Ingested:
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
+    check_file(path, "an input file")
     try:
         X = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as err:
@@ -216,6 +219,7 @@ def _read_npy(path: str, labels_file: str | None, metric: str) -> Ingested:
     if labels_file is not None:
         if not os.path.exists(labels_file):
             raise InputError(f"{labels_file}: no such file")
+        check_file(labels_file, "a labels file")
         with open(labels_file, encoding="utf-8", errors="replace") as fh:
             lines = fh.read().splitlines()
         if len(lines) != len(X):

@@ -51,3 +51,14 @@ def temp_beside(path: str, tag: str) -> str:
         os.close(fd)
         return name
     raise InputError(f"{os.path.dirname(path)}: cannot create a temporary file beside {path}")
+
+
+def check_file(path: str | os.PathLike, role: str = "a file") -> None:
+    """Refuse, in one line, an input or dataset that exists but is not a regular file: opening
+    a FIFO or a device would block or misread."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{path} is {kind_of(mode)}, not {role}")

@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -26,7 +26,7 @@ from engine.errors import InputError
 from engine.ingest import Ingested, file_key, read_collections, read_vectors
 from engine.knngraph import KnnGraph
 from engine.methods import COMMUNITIES, GRAPHS, LAYOUTS, MEASURES
-from engine.paths import output_path, temp_beside
+from engine.paths import check_file, output_path, temp_beside
 from engine.steps import (
     BuildOptions,
     Planned,
@@ -62,6 +62,7 @@ class BuildReport:
     computed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # the command line prints them on stderr
 
     @property
     def up_to_date(self) -> bool:
@@ -164,7 +165,7 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
     try:
         records = previous.steps() if previous else {}
         valid = valid_steps(records)
-        for step in _steps(opt, source, source_name, source_key, built):
+        for step in _steps(opt, source, source_name, source_key, built, report.warnings):
             if step.name in valid and records[step.name].key == step.key:
                 report.cached.append(step.name)
                 progress.finish(step.name, records[step.name].seconds, cached=True)
@@ -221,13 +222,14 @@ def _alive(pid: int) -> bool:
 
 
 def _steps(opt: BuildOptions, source, source_name: str | None, source_key: str,
-           built: Built) -> Iterator[Step]:
+           built: Built, warnings: list[str]) -> Iterator[Step]:
     """The steps a request needs, in build order. The graph's key depends on the number of
     entities (an exact graph leaves the seed out), so the steps after ingest are planned once
     it has run or been found cached."""
     ingest = plan_ingest(opt, source_key)
     yield _step(ingest, "embedding texts" if opt.text_col else "reading input",
                 partial(_ingest, opt, source, source_name), _write_ingest)
+    opt = _bounded_k(opt, built.n, warnings)
     later = plan_after_ingest(opt, ingest, built.n)
     derived = [p.name for p in later if p.name != "knn"]
     for p in later:
@@ -248,6 +250,30 @@ def _steps(opt: BuildOptions, source, source_name: str | None, source_key: str,
             raise InputError(f"unknown build step '{p.name}'")
 
 
+# A neighbour graph is kept as (N, k) arrays, written to the store and read by every later
+# step; several copies are alive at once, ~50 bytes an edge in all. 200M edges is ~10 GB.
+MAX_EDGES = 200_000_000
+
+
+def _bounded_k(opt: BuildOptions, n: int, warnings: list[str]) -> BuildOptions:
+    """k (and the context graph's corr_k) clipped to N − 1, each entity's most; refused when
+    N · k edges are more than MAX_EDGES."""
+    changes = {}
+    for name, flag in (("k", "-k"), ("corr_k", "--corr-k")):
+        k = getattr(opt, name)
+        if name == "corr_k" and opt.graph != "context":
+            continue
+        if n >= 2 and k > n - 1:
+            warnings.append(f"{flag} {k} is more than the {n - 1} other entities: each entity "
+                            f"gets at most {n - 1} neighbours ({flag} {n - 1})")
+            k = changes[name] = n - 1
+        if n * k > MAX_EDGES:
+            raise InputError(f"{flag} {k} on {n:,} entities is {n * k:,} edges, more than the "
+                             f"{MAX_EDGES:,} a build holds in memory; use {flag} "
+                             f"{MAX_EDGES // n} or less")
+    return replace(opt, **changes) if changes else opt
+
+
 def _step(p: Planned, describe: str, compute, write) -> Step:
     return Step(p.name, p.reads, p.params, p.key, describe, compute, write)
 
@@ -256,8 +282,7 @@ def _source_key(source, out: str, source_key: str | None) -> str:
     if isinstance(source, (str, os.PathLike)):
         if not os.path.exists(source):
             raise InputError(f"{source}: no such file")
-        if os.path.isdir(source):
-            raise InputError(f"{source} is a directory, not an input file")
+        check_file(source, "an input file")
         if os.path.exists(out) and os.path.samefile(source, out):
             raise InputError(f"{out}: the output would overwrite the input")
         return source_key or file_key(source)
@@ -268,6 +293,7 @@ def _source_key(source, out: str, source_key: str | None) -> str:
 
 def _open_output(out: str) -> Store | None:
     """The existing output dataset for writing, or None when it does not exist yet."""
+    check_file(out, "a dataset file")
     if not os.path.exists(out) or os.path.getsize(out) == 0:
         return None
     return Store.open(out, read_only=False)

@@ -23,6 +23,7 @@ import pyarrow as pa
 from engine import __version__
 from engine.errors import InputError
 from engine.knngraph import KnnGraph
+from engine.paths import check_file
 
 SCHEMA_VERSION = 1
 
@@ -48,7 +49,7 @@ def _arrow(rel) -> pa.Table:
 def _friendly(path: str, err: Exception) -> InputError:
     text = str(err)
     if "lock" in text.lower():
-        return InputError(f"{path} is locked by another process (a build still running?); "
+        return InputError(f"{path} is locked by another process (a build or a viewer); "
                           "try again when it has finished")
     if "not a valid DuckDB database" in text:
         return InputError(f"{path} is not a DuckDB file")
@@ -83,8 +84,7 @@ class Store:
         path = str(path)
         if not os.path.exists(path):
             raise InputError(f"{path}: no such file")
-        if os.path.isdir(path):
-            raise InputError(f"{path} is a directory, not a dataset file")
+        check_file(path, "a dataset file")
         try:
             con = duckdb.connect(path, read_only=read_only)
         except duckdb.Error as err:
@@ -101,6 +101,7 @@ class Store:
     def create(cls, path: str | os.PathLike) -> Store:
         """Open for writing, creating the schema if the file is new or empty."""
         path = str(path)
+        check_file(path, "a dataset file")
         existed = os.path.exists(path) and os.path.getsize(path) > 0
         if existed:
             store = cls.open(path, read_only=False)
@@ -614,9 +615,11 @@ def open_source(source, *, table: str | None = None, name: str | None = None) ->
     if not os.path.exists(path):
         con.close()
         raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
+    try:
+        check_file(path, "an input file")
+    except InputError:
         con.close()
-        raise InputError(f"{path} is a directory, not an input file")
+        raise
     suffix = Path(path).suffix.lower()
     try:
         if suffix in DUCKDB_SUFFIXES:

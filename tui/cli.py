@@ -296,6 +296,8 @@ def _cmd_build(args) -> int:
 
 
 def _report(report, out: str, quiet: bool) -> None:
+    for text in report.warnings:  # warnings are not progress: --quiet keeps them
+        _note(text)
     if quiet:
         return
     if report.up_to_date:

@@ -70,7 +70,7 @@ def test_locked_by_a_writer(run, dataset_copy):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ready"
-        one_line(run("info", dataset_copy), "locked")
+        one_line(run("info", dataset_copy), "locked by another process (a build or a viewer)")
     finally:
         holder.stdin.close()
         holder.wait(timeout=60)
