@@ -135,7 +135,7 @@ def test_usage_errors_are_one_line(run, vectors_dataset):
 def test_quiet_silences_progress_not_errors(run, tmp_path):
     src = tmp_path / "v.csv"
     src.write_text("id,a,b\n1,1,2\n2,2,1\n3,0,1\n")
-    ok = run("build", src, "-o", tmp_path / "q.duckdb", "--quiet")
+    ok = run("build", src, "-o", tmp_path / "q.duckdb", "-k", "2", "--quiet")
     assert ok.returncode == 0 and ok.stderr == ""
     one_line(run("build", tmp_path / "nope.csv", "-o", tmp_path / "q2.duckdb", "--quiet"),
              "no such file")

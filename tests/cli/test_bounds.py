@@ -46,7 +46,7 @@ def test_fifo_build_input_and_output_are_refused(fifo, tmp_path, vectors_parquet
     os.mkfifo(csv)
     refused(quick("build", csv, "-o", tmp_path / "out.duckdb"), "is a FIFO, not an input file")
     assert not (tmp_path / "out.duckdb").exists()
-    refused(quick("build", vectors_parquet, "-o", fifo), "is a FIFO, not a dataset file")
+    refused(quick("build", vectors_parquet, "-o", fifo), "is a FIFO, not a regular file")
 
 
 def test_character_device_dataset_is_refused():
