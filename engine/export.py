@@ -105,7 +105,7 @@ def _write(data, f, fmt: str) -> int:
             continue
         if fmt == "jsonl":
             fields = [pc.binary_join_element_wise(name, _json_column(col), "")
-                      for name, col in zip(names, batch.columns, strict=False)]
+                      for name, col in zip(names, batch.columns, strict=True)]
             rows = pc.binary_join_element_wise("{", _join(fields, ","), "}", "")
         else:
             rows = _join([_csv_column(col, delim) for col in batch.columns], delim)

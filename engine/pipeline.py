@@ -93,6 +93,7 @@ class Built:
     ingested: Ingested | None = None
     graph: tuple[np.ndarray, np.ndarray] | None = None
     _vectors: np.ndarray | None = field(default=None, repr=False)
+    _graph_matrix: Any = field(default=None, repr=False)
 
     def keep(self, result: Any) -> None:
         """Hold a result later steps read, so they need not read it back from the store."""
@@ -100,6 +101,7 @@ class Built:
             self.ingested = result
         elif isinstance(result, Graph):
             self.graph = (result.idx, result.sim)
+            self._graph_matrix = None
 
     @property
     def n(self) -> int:
@@ -129,6 +131,12 @@ class Built:
         if self.graph is None:
             self.graph = self.store.knn(self.n)
         return self.graph
+
+    def graph_matrix(self):
+        """The symmetric CSR every community method reads, built once per build."""
+        if self._graph_matrix is None:
+            self._graph_matrix = knn_graph_matrix(*self.knn())
+        return self._graph_matrix
 
 
 @dataclass(frozen=True)
@@ -461,12 +469,12 @@ def _write_merge_tree(store: Store, tree) -> None:
 
 def _label_propagation(opt: BuildOptions, built: Built, progress: Progress):
     from engine import communities
-    return communities.label_propagation(knn_graph_matrix(*built.knn()), seed=opt.seed), None
+    return communities.label_propagation(built.graph_matrix(), seed=opt.seed), None
 
 
 def _slpa(opt: BuildOptions, built: Built, progress: Progress):
     from engine import communities
-    return communities.slpa(knn_graph_matrix(*built.knn()), seed=opt.seed)
+    return communities.slpa(built.graph_matrix(), seed=opt.seed)
 
 
 def _kmeans(opt: BuildOptions, built: Built, progress: Progress):
