@@ -606,20 +606,16 @@ def open_source(source, *, table: str | None = None, name: str | None = None) ->
 
     `.npy` files are read with numpy by the caller, not here.
     """
-    con = duckdb.connect()
     if not isinstance(source, (str, os.PathLike)):
+        con = duckdb.connect()
         con.register("src", source)
         return Source(con, name or "input")
     path = str(source)
     name = name or path
     if not os.path.exists(path):
-        con.close()
         raise InputError(f"{path}: no such file")
-    try:
-        check_file(path, "an input file")
-    except InputError:
-        con.close()
-        raise
+    check_file(path, "an input file")
+    con = duckdb.connect()  # after the checks, so a refusal has no connection to close
     suffix = Path(path).suffix.lower()
     try:
         if suffix in DUCKDB_SUFFIXES:
