@@ -295,25 +295,16 @@ class Dataset:
         from engine.export import write_table
         if table == "clusters":
             return write_table(self._cluster_table(threshold, method), out, fmt)
-        sql, params = self._export_query(table, layout)
-        with self._lock:  # the rows stream from DuckDB as they are written
-            return write_table(self._store.reader(sql, params), out, fmt)
-
-    def _export_query(self, table: str, layout: str | None) -> tuple[str, list]:
-        if table == "entities":
-            return "SELECT * FROM entities ORDER BY idx", []
         if table == "knn":
             self._require("knn", "neighbour graph")
-            return ("SELECT k.src, s.id AS src_id, k.rank, k.dst, d.id AS dst_id, k.sim "
-                    "FROM knn k JOIN entities s ON s.idx = k.src "
-                    "JOIN entities d ON d.idx = k.dst ORDER BY k.src, k.rank"), []
-        if table == "layout":
-            name = layout or (self.layouts[0] if self.layouts else None)
-            if name is None or name not in self.layouts:
-                raise InputError(f"{self.path} has no layout '{name}'")
-            return ("SELECT l.idx, e.id, e.label, l.x, l.y FROM layout l "
-                    "JOIN entities e ON e.idx = l.idx WHERE l.name = ? ORDER BY l.idx"), [name]
-        raise InputError(f"unknown table '{table}' (use entities, knn, layout, clusters)")
+        elif table == "layout":
+            layout = layout or (self.layouts[0] if self.layouts else None)
+            if layout is None or layout not in self.layouts:
+                raise InputError(f"{self.path} has no layout '{layout}'")
+        elif table != "entities":
+            raise InputError(f"unknown table '{table}' (use entities, knn, layout, clusters)")
+        with self._lock:  # the rows stream from DuckDB as they are written
+            return write_table(self._store.table_rows(table, layout), out, fmt)
 
     def _cluster_table(self, threshold: float | None, method: str | None):
         import pyarrow as pa

@@ -385,9 +385,23 @@ class Store:
                               "ORDER BY idx LIMIT 1", [query])
         return None if hit is None else int(hit)
 
-    def reader(self, sql: str, params: list | None = None,
-               rows: int = 1 << 16) -> pa.RecordBatchReader:
-        """A query's rows as a stream of arrow batches (for engine.export to write)."""
+    def table_rows(self, table: str, layout: str | None = None,
+                   rows: int = 1 << 16) -> pa.RecordBatchReader:
+        """A stored table's rows as a stream of arrow batches (for engine.export to write):
+        entities, knn (with both ids), or one layout (with ids and labels)."""
+        params: list = []
+        if table == "entities":
+            sql = "SELECT * FROM entities ORDER BY idx"
+        elif table == "knn":
+            sql = ("SELECT k.src, s.id AS src_id, k.rank, k.dst, d.id AS dst_id, k.sim "
+                   "FROM knn k JOIN entities s ON s.idx = k.src "
+                   "JOIN entities d ON d.idx = k.dst ORDER BY k.src, k.rank")
+        elif table == "layout":
+            sql = ("SELECT l.idx, e.id, e.label, l.x, l.y FROM layout l "
+                   "JOIN entities e ON e.idx = l.idx WHERE l.name = ? ORDER BY l.idx")
+            params = [layout]
+        else:
+            raise InputError(f"unknown table '{table}'")
         rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
         return (getattr(rel, "to_arrow_reader", None) or rel.record_batch)(rows)
 
