@@ -246,16 +246,14 @@ def _cmd_search(args) -> int:
 
 def _cmd_export(args) -> int:
     from engine.dataset import Dataset
-    from engine.export import STDOUT_NAMES, check_target, format_for
+    from engine.export import STDOUT_NAMES, check_target
     out = None if args.output in STDOUT_NAMES else args.output
-    fmt = args.format or format_for(out)
-    if out is None and fmt == "parquet":
-        raise InputError("parquet needs a file: add -o FILE.parquet")
     if out is not None:
         out = check_target(out, protect=args.dataset)
+    # engine.export picks the format by the suffix and refuses parquet on standard output
     with Dataset.open(args.dataset) as ds:
-        ds.export(args.table, out, fmt, threshold=args.threshold, method=args.method,
-                  layout=args.layout_name)
+        ds.export(args.table, out, args.format, threshold=args.threshold,
+                  method=args.method, layout=args.layout_name)
     return 0
 
 

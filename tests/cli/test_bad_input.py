@@ -169,3 +169,10 @@ def test_outputs_write_through_a_symlink(run, vectors_dataset, vectors_parquet, 
     assert json.loads(run("info", data_link, "--json").stdout)["entities"] == 60
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data-link.duckdb", "data.duckdb",
                                                           "link.csv", "real.csv"]
+
+
+def test_parquet_to_standard_output_is_refused(run, dataset_copy):
+    for out in ((), ("-o", "-")):
+        res = run("export", dataset_copy, "--table", "entities", "--format", "parquet", *out)
+        assert res.stdout == ""
+        one_line(res, "parquet needs a file")
