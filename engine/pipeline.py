@@ -82,6 +82,7 @@ class Memberships(NamedTuple):
     ent: np.ndarray  # int32 entity index
     weight: np.ndarray  # float64
     n_collections: int
+    name: Callable[[int], str]  # a collection code → the collection's id, for messages
 
 
 @dataclass
@@ -117,15 +118,15 @@ class Built:
     def memberships(self) -> Memberships:
         if self.ingested is not None:
             m = self.ingested.memberships
-            return Memberships(_dense_codes(m.column("collection")),
-                               m.column("idx").to_numpy().astype(np.int32),
+            codes, names = _dense_codes(m.column("collection"))
+            return Memberships(codes, m.column("idx").to_numpy().astype(np.int32),
                                m.column("weight").to_numpy().astype(np.float64),
-                               self.ingested.n_collections)
+                               self.ingested.n_collections, lambda c: names[c].as_py())
         cols = self.store.memberships()
         coll = cols["coll"].astype(np.int32)
         return Memberships(coll, cols["idx"].astype(np.int32),
                            cols["weight"].astype(np.float64),
-                           int(coll.max()) + 1 if len(coll) else 0)
+                           int(coll.max()) + 1 if len(coll) else 0, self.store.collection_name)
 
     def knn(self) -> tuple[np.ndarray, np.ndarray]:
         if self.graph is None:
@@ -321,6 +322,9 @@ def _check_options(opt: BuildOptions) -> None:
                          "label-propagation or slpa)")
     if opt.kmeans_k is not None and opt.kmeans_k < 1:
         raise InputError(f"--kmeans-k must be at least 1 (got {opt.kmeans_k})")
+    if opt.max_collection_size is not None and opt.max_collection_size < 0:
+        raise InputError("--max-collection-size must be at least 0 (0: no cap; got "
+                         f"{opt.max_collection_size})")
     if opt.kind == "collections" and opt.measure not in MEASURES:
         raise InputError(f"unknown measure '{opt.measure}' (use {', '.join(MEASURES)})")
     if opt.graph not in GRAPHS:
@@ -390,7 +394,8 @@ def _knn_collections(opt: BuildOptions, built: Built, progress: Progress) -> Gra
     from engine.cooccur import association, cooccurrence, top_k
     m = built.memberships()
     weighted = m.weight if opt.weight_col else None
-    C = cooccurrence(m.coll, m.ent, built.n, m.n_collections, weight=weighted)
+    C = cooccurrence(m.coll, m.ent, built.n, m.n_collections, weight=weighted,
+                     max_collection_size=opt.max_collection_size, collection_name=m.name)
     S = association(C, m.n_collections, opt.measure)
     if opt.graph == "context":
         from engine.concepts import context_similarity, correlation_graph
@@ -421,11 +426,12 @@ def _edge_stats(idx: np.ndarray) -> dict:
             else len(idx)}
 
 
-def _dense_codes(column) -> np.ndarray:
+def _dense_codes(column):
+    """A column's values as int32 codes, with the array of the values they stand for."""
     import pyarrow.compute as pc
     encoded = pc.dictionary_encode(column.combine_chunks() if hasattr(column, "combine_chunks")
                                    else column)
-    return encoded.indices.to_numpy().astype(np.int32)
+    return encoded.indices.to_numpy().astype(np.int32), encoded.dictionary
 
 
 def knn_graph_matrix(idx: np.ndarray, sim: np.ndarray):

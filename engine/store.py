@@ -215,6 +215,12 @@ class Store:
             "FROM memberships"
         )
 
+    def collection_name(self, code: int) -> str:
+        """The collection `memberships()` numbers `code` (they count distinct collections in
+        order)."""
+        return self.scalar("SELECT collection FROM (SELECT DISTINCT collection FROM "
+                           "memberships) ORDER BY collection LIMIT 1 OFFSET ?", [int(code)])
+
     def batches(self, sql: str, params: list | None = None, rows: int = 1 << 20):
         """A query's result as numpy column dicts of at most `rows` rows each, so a big
         result never sits in memory twice (DuckDB's copy and ours)."""

@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--entity", dest="entity_col", help="entity column (default: 'entity')")
     c.add_argument("--meta", dest="meta_cols", action="append", default=[],
                    help="entity metadata column to keep (repeatable)")
+    c.add_argument("--max-collection-size", type=int, default=20_000, metavar="N",
+                   help="refuse a collection of more than N entities: co-occurrence is "
+                   "quadratic in a collection's size (default 20000; 0: no cap)")
     c.add_argument("--measure", default="npmi",
                    choices=MEASURES)
     c.add_argument("--min-count", type=int, default=1,
@@ -275,6 +278,8 @@ def _build_options(args):
         labels_file=args.labels_file, text_col=args.text_col,
         collection_col=args.collection_col, entity_col=args.entity_col,
         meta_cols=tuple(args.meta_cols), measure=args.measure, min_count=args.min_count,
+        max_collection_size=(None if args.max_collection_size == 0
+                             else args.max_collection_size),
         graph=args.graph, min_weight=args.min_weight, corr_k=args.corr_k,
         in_degree_cap=args.in_degree_cap or None, context_threshold=args.context_threshold,
         k=args.k, layouts=layouts, seed=args.seed, communities=communities,

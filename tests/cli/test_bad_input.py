@@ -176,3 +176,24 @@ def test_parquet_to_standard_output_is_refused(run, dataset_copy):
         res = run("export", dataset_copy, "--table", "entities", "--format", "parquet", *out)
         assert res.stdout == ""
         one_line(res, "parquet needs a file")
+
+
+def test_a_collection_over_max_collection_size_is_refused(run, tmp_path):
+    src = tmp_path / "big.csv"
+    rows = [f"u\x1b[2J17,item{i}" for i in range(30)] + [f"u2,item{i}" for i in range(3)]
+    src.write_text("collection,entity\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "o.duckdb"
+    assert run("build", src, "--collections", "-o", out, "--quiet").returncode == 0
+    before = digest(out)
+    res = run("build", src, "--collections", "-o", out, "--max-collection-size", "20", "-k",
+              "4")
+    one_line(res, "collection 'u␛[2J17' has 30 entities", "--max-collection-size 20",
+             "--max-collection-size 0")
+    assert "\x1b" not in res.stderr
+    assert digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "o.duckdb"]
+    res = run("build", src, "--collections", "-o", out, "--max-collection-size", "0", "-k",
+              "4", "--quiet")
+    assert res.returncode == 0, res.stderr
+    one_line(run("build", src, "--collections", "-o", out, "--max-collection-size", "-1"),
+             "--max-collection-size must be at least 0")
