@@ -6,6 +6,8 @@ pyarrow tables, never as Python lists per row.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import re
@@ -46,7 +48,61 @@ def _arrow(rel) -> pa.Table:
     return fetch()
 
 
+# ---- Ctrl+C ------------------------------------------------------------------------------
+# DuckDB turns SIGINT during a query into its own error (InterruptException, or in duckdb 2 a
+# RuntimeError "Query interrupted") and Python never sees the KeyboardInterrupt: every call into
+# the store turns it back into one, so the caller cleans up as for any interrupt.
+
+def _interrupted(err: BaseException) -> bool:
+    return isinstance(err, duckdb.InterruptException) or (
+        type(err) is RuntimeError and str(err).strip() == "Query interrupted")
+
+
+def _stop_if_interrupted(err: BaseException) -> None:
+    if _interrupted(err):
+        raise KeyboardInterrupt from None
+
+
+def _interruptible(fn):
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except (duckdb.Error, RuntimeError) as err:
+                _stop_if_interrupted(err)
+                raise
+        return gen
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (duckdb.Error, RuntimeError) as err:
+            _stop_if_interrupted(err)
+            raise
+    return call
+
+
+def _interruptible_methods(cls):
+    """Every method of `cls` (a class holding a connection) with Ctrl+C translated."""
+    for name, attr in list(vars(cls).items()):
+        if name.startswith("__"):
+            continue
+        if isinstance(attr, classmethod):
+            setattr(cls, name, classmethod(_interruptible(attr.__func__)))
+        elif inspect.isfunction(attr):
+            setattr(cls, name, _interruptible(attr))
+    return cls
+
+
+def _input_error(name: str, err: Exception) -> InputError:
+    _stop_if_interrupted(err)
+    return InputError(f"{name}: {_first_line(err)}")
+
+
 def _friendly(path: str, err: Exception) -> InputError:
+    _stop_if_interrupted(err)
     text = str(err)
     if "lock" in text.lower():
         return InputError(f"{path} is locked by another process (a build or a viewer); "
@@ -68,6 +124,7 @@ class StepRecord:
     seconds: float
 
 
+@_interruptible_methods
 class Store:
     """An open dataset file. Read-only unless opened for a build."""
 
@@ -281,9 +338,16 @@ class Store:
         try:
             yield self
         except BaseException:
-            self.con.execute("ROLLBACK")
+            try:
+                self.con.execute("ROLLBACK")
+            except (duckdb.Error, RuntimeError):  # the error that brought us here says more
+                pass
             raise
-        self.con.execute("COMMIT")
+        try:
+            self.con.execute("COMMIT")
+        except (duckdb.Error, RuntimeError) as err:
+            _stop_if_interrupted(err)
+            raise
 
     def _set_meta(self, values: dict[str, str]) -> None:
         for key, value in values.items():
@@ -409,7 +473,14 @@ class Store:
         else:
             raise InputError(f"unknown table '{table}'")
         rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
-        return (getattr(rel, "to_arrow_reader", None) or rel.record_batch)(rows)
+        reader = (getattr(rel, "to_arrow_reader", None) or rel.record_batch)(rows)
+        # the batches are read by the writer: Ctrl+C there is translated too
+        return pa.RecordBatchReader.from_batches(reader.schema, _each(reader))
+
+
+@_interruptible
+def _each(batches):
+    yield from batches
 
 
 def discard(path: str) -> None:
@@ -464,6 +535,7 @@ class CollectionRows(NamedTuple):
     n_collections: int  # collections holding a kept entity
 
 
+@_interruptible_methods
 class Source:
     """An input file (or in-memory frame) exposed as the view `src` of an in-memory DuckDB."""
 
@@ -506,26 +578,26 @@ class Source:
         try:
             return _arrow(self.con.sql(sql, params=params) if params else self.con.sql(sql))
         except duckdb.Error as err:
-            raise InputError(f"{self.name}: {_first_line(err)}") from None
+            raise _input_error(self.name, err) from None
 
     def numpy(self, sql: str, params: list | None = None) -> dict[str, np.ndarray]:
         try:
             return self.con.execute(sql, params or []).fetchnumpy()
         except duckdb.Error as err:
-            raise InputError(f"{self.name}: {_first_line(err)}") from None
+            raise _input_error(self.name, err) from None
 
     def scalar(self, sql: str, params: list | None = None):
         try:
             rows = self.con.execute(sql, params or []).fetchall()
         except duckdb.Error as err:
-            raise InputError(f"{self.name}: {_first_line(err)}") from None
+            raise _input_error(self.name, err) from None
         return rows[0][0] if rows else None
 
     def _run(self, sql: str) -> None:
         try:
             self.con.execute(sql)
         except duckdb.Error as err:
-            raise InputError(f"{self.name}: {_first_line(err)}") from None
+            raise _input_error(self.name, err) from None
 
     def row_count(self) -> int:
         return int(self.scalar("SELECT count(*) FROM src"))
@@ -621,6 +693,7 @@ def _first_line(err: Exception) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+@_interruptible
 def open_source(source, *, table: str | None = None, name: str | None = None) -> Source:
     """Expose a file (parquet/CSV/JSONL/DuckDB table) or an in-memory frame as view `src`.
 
@@ -670,5 +743,8 @@ def open_source(source, *, table: str | None = None, name: str | None = None) ->
     except duckdb.Error as err:
         con.close()
         raise (_friendly(path, err) if suffix in DUCKDB_SUFFIXES
-               else InputError(f"{path}: {_first_line(err)}")) from None
+               else _input_error(path, err)) from None
+    except BaseException:
+        con.close()
+        raise
     return Source(con, name)
