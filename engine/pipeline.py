@@ -16,13 +16,14 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from engine.errors import InputError
+from engine.errors import InputError, OutputError
 from engine.ingest import Ingested, file_key, read_collections, read_vectors
 from engine.knngraph import KnnGraph
 from engine.methods import COMMUNITIES, GRAPHS, LAYOUTS, MEASURES
@@ -183,24 +184,31 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
             t0 = time.perf_counter()
             result = step.compute(built, progress)
             seconds = time.perf_counter() - t0
-            if work is None:
-                work = temp_beside(out, f"building-{os.getpid()}")
-                if previous is not None:
-                    previous.copy_to(work)
-                else:  # DuckDB creates a new file itself (it takes an empty one for corrupt)
-                    os.remove(work)
-                built.store = Store.create(work)
-            with built.store.transaction():
-                step.write(built.store, result)
-                built.store.record_step(step.name, step.params, step.key, seconds)
+            with _writing(out):
+                if work is None:
+                    work = temp_beside(out, f"building-{os.getpid()}")
+                    if previous is not None:
+                        previous.copy_to(work)
+                    else:  # DuckDB creates a new file itself (it takes an empty one for corrupt)
+                        os.remove(work)
+                    built.store = Store.create(work)
+                with built.store.transaction():
+                    step.write(built.store, result)
+                    built.store.record_step(step.name, step.params, step.key, seconds)
             built.keep(result)
             report.computed.append(step.name)
             report.seconds[step.name] = seconds
             progress.finish(step.name, seconds, cached=False)
         if work is not None:
-            built.store.close()
-            built.store = None
-            os.replace(work, out)  # a reader still open on the old file keeps reading it
+            with _writing(out):
+                # DuckDB's close swallows a failed final checkpoint (a full disk) and leaves
+                # the data in the WAL beside the copy: checkpoint first, where it raises
+                built.store.checkpoint()
+                built.store.close()
+                built.store = None
+                if os.path.lexists(f"{work}.wal"):
+                    raise OutputError(work, "its write-ahead log could not be written back")
+                os.replace(work, out)  # a reader still open on the old file keeps reading it
             work = None
     finally:
         if built.store is not None and built.store is not previous:
@@ -210,6 +218,17 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
         if work is not None:
             discard(work)
     return report
+
+
+@contextmanager
+def _writing(out: str):
+    """A failed write of the build's copy (a full disk) as one error naming the output."""
+    try:
+        yield
+    except OutputError as err:
+        raise OutputError(out, err.cause) from None
+    except OSError as err:
+        raise OutputError(out, err) from None
 
 
 def _remove_stale_copies(out: str) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from engine import __version__
-from engine.errors import InputError
+from engine.errors import InputError, OutputError
 from engine.knngraph import KnnGraph
 from engine.paths import check_file
 
@@ -92,8 +92,36 @@ def _interruptible_methods(cls):
         if isinstance(attr, classmethod):
             setattr(cls, name, classmethod(_interruptible(attr.__func__)))
         elif inspect.isfunction(attr):
-            setattr(cls, name, _interruptible(attr))
+            setattr(cls, name, _interruptible(_failed_writes(attr)))
     return cls
+
+
+def _failed_writes(fn):
+    """A store method whose failed file write (a full disk) raises OutputError naming the file,
+    not DuckDB's IOException."""
+    if inspect.isgeneratorfunction(fn):
+        return fn  # reads only
+
+    @functools.wraps(fn)
+    def call(self, *args, **kwargs):
+        try:
+            return fn(self, *args, **kwargs)
+        except duckdb.Error as err:
+            cause = _write_failure(err)
+            if cause is None or getattr(self, "read_only", True):
+                raise
+            raise OutputError(self.path, cause) from None
+    return call
+
+
+def _write_failure(err: Exception) -> str | None:
+    """The reason of a failed file write ('No space left on device'), which DuckDB reports as
+    an IOException, or as a failed commit or checkpoint naming the write; else None."""
+    text = str(err)
+    if "Could not write file" not in text and not isinstance(err, duckdb.IOException):
+        return None
+    text = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return text.rsplit('": ', 1)[-1] if '": ' in text else _first_line(err)
 
 
 def _input_error(name: str, err: Exception) -> InputError:
@@ -166,14 +194,22 @@ class Store:
         try:
             con = duckdb.connect(path)
         except duckdb.Error as err:
+            if _write_failure(err) is not None:
+                raise OutputError(path, _write_failure(err)) from None
             raise _friendly(path, err) from None
         store = cls(con, path, False)
-        with store.transaction():
-            for name, columns in _FIXED_TABLES.items():
-                con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
-            now = datetime.now(UTC).isoformat(timespec="seconds")
-            store._set_meta({"schema_version": str(SCHEMA_VERSION),
-                             "embtui_version": __version__, "created": now})
+        try:
+            with store.transaction():
+                for name, columns in _FIXED_TABLES.items():
+                    con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+                now = datetime.now(UTC).isoformat(timespec="seconds")
+                store._set_meta({"schema_version": str(SCHEMA_VERSION),
+                                 "embtui_version": __version__, "created": now})
+        except BaseException as err:
+            con.close()
+            if isinstance(err, duckdb.Error) and _write_failure(err) is not None:
+                raise OutputError(path, _write_failure(err)) from None
+            raise
         return store
 
     def _check_schema(self) -> None:
@@ -189,6 +225,10 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+
+    def checkpoint(self) -> None:
+        """Write the write-ahead log into the file (a full disk raises OutputError here)."""
+        self.con.execute("CHECKPOINT")
 
     def copy_to(self, dest: str) -> None:
         """Write the file's whole content to `dest` (an existing empty file): checkpointed
@@ -347,6 +387,8 @@ class Store:
             self.con.execute("COMMIT")
         except (duckdb.Error, RuntimeError) as err:
             _stop_if_interrupted(err)
+            if _write_failure(err) is not None:
+                raise OutputError(self.path, _write_failure(err)) from None
             raise
 
     def _set_meta(self, values: dict[str, str]) -> None:

@@ -348,6 +348,15 @@ _COMMANDS = {"info": _cmd_info, "neighbors": _cmd_neighbors, "clusters": _cmd_cl
 
 
 def main(argv: list[str] | None = None) -> int:
+    stdout = sys.stdout
+    try:
+        return _main(argv)
+    finally:
+        if isinstance(sys.stdout, _Stdout):
+            sys.stdout = stdout
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if not argv:
@@ -360,7 +369,11 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command is None:
             return _finish(_cmd_explore(None))
+        if not isinstance(sys.stdout, _Stdout):
+            sys.stdout = _Stdout(sys.stdout)
         return _finish(_COMMANDS[args.command](args))
+    except _StdoutFailed as failed:
+        return _stdout_failed(failed.err)
     except EmbtuiError as err:
         print(f"embtui: {_plain(err)}", file=sys.stderr)
         return _finish(err.exit_code)
@@ -369,6 +382,11 @@ def main(argv: list[str] | None = None) -> int:
         return _finish(130)
     except BrokenPipeError:
         return _closed_pipe()
+    except OSError as err:  # a file that cannot be read or written: its name and the reason
+        from engine.errors import describe
+        where = f"{_plain(err.filename)}: " if err.filename else ""
+        print(f"embtui: {where}{_plain(describe(err))}", file=sys.stderr)
+        return _finish(2)
     except Exception as err:  # an unexpected failure still gets one line, not a traceback
         if os.environ.get("EMBTUI_DEBUG"):
             raise
@@ -382,7 +400,42 @@ def _finish(code: int) -> int:
         sys.stdout.flush()
     except BrokenPipeError:
         return _closed_pipe()
+    except OSError as err:  # what was printed did not fit (> /dev/full, a full disk)
+        return _stdout_failed(err)
     return code
+
+
+def _stdout_failed(err: OSError) -> int:
+    from engine.errors import OutputError
+    from engine.export import stdout_name
+    print(f"embtui: {_plain(OutputError(stdout_name(), err))}", file=sys.stderr)
+    _closed_pipe()  # nothing left for the interpreter's flush at exit to fail on
+    return 2
+
+
+class _Stdout:
+    """sys.stdout for the commands: a failed print (> /dev/full, a full disk) is reported as
+    a failed write to standard output, not as a bare OSError."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise _StdoutFailed(err) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class _StdoutFailed(Exception):
+    def __init__(self, err: OSError):
+        super().__init__(str(err))
+        self.err = err
 
 
 def _closed_pipe() -> int:

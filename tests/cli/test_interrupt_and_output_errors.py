@@ -2,6 +2,7 @@
 
 import os
 import pty
+import resource
 import select
 import shlex
 import signal
@@ -75,3 +76,71 @@ def test_ctrl_c_during_a_build_says_interrupted_and_leaves_the_dataset(
     assert out.read_bytes() == before
     with Dataset.open(out) as ds:
         assert ds.n == 60
+
+
+# ---- writes that fail: one line naming the file and the reason, nothing half-written ------
+
+def _limited(max_bytes):
+    """A child whose files may not grow past max_bytes: writes fail with EFBIG, as a full disk
+    fails them with ENOSPC (SIGXFSZ ignored, so the write returns the error)."""
+    def preexec():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+    return preexec
+
+
+def _run_limited(shell_exe, max_bytes, *args):
+    return subprocess.run([*shlex.split(shell_exe), *map(str, args)], capture_output=True,
+                          text=True, preexec_fn=_limited(max_bytes), timeout=600,
+                          env={**os.environ, "NO_COLOR": "1"})
+
+
+def _one_line(res, *needles):
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert "unexpected" not in lines[0], lines[0]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_export_to_a_full_disk_names_the_file_and_leaves_nothing(shell_exe, vectors_dataset,
+                                                                  tmp_path):
+    for name in ("knn.csv", "knn.parquet"):
+        out = tmp_path / name
+        res = _run_limited(shell_exe, 1000, "export", vectors_dataset, "--table", "knn",
+                           "-o", out)
+        _one_line(res, f"cannot write {out}: file too large")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("previous", [False, True])
+def test_build_onto_a_full_disk_names_the_output_and_keeps_what_was_there(
+        shell_exe, vectors_parquet, vectors_dataset, tmp_path, previous):
+    out = tmp_path / "out.duckdb"
+    if previous:  # the copy of the previous dataset does not fit
+        out.write_bytes(vectors_dataset.read_bytes())
+    before = out.read_bytes() if previous else None
+    limit = len(before) - 1 if previous else 600_000  # DuckDB's writes (file, WAL) do not fit
+    res = _run_limited(shell_exe, limit, "build", vectors_parquet, "-o", out, "-k", "3",
+                       "--quiet")
+    _one_line(res, f"cannot write {out}: file too large")
+    assert [p.name for p in tmp_path.iterdir()] == (["out.duckdb"] if previous else [])
+    if previous:
+        assert out.read_bytes() == before
+
+
+def test_standard_output_that_is_full(shell_exe, vectors_dataset, tmp_path):
+    for command in ("export {ds} --table knn", "info {ds}", "info {ds} --json",
+                    "neighbors {ds} e000", "search {ds} alpha"):
+        cmd = f"{shell_exe} {command.format(ds=shlex.quote(str(vectors_dataset)))} > /dev/full"
+        res = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=600)
+        _one_line(res, "cannot write /dev/full: no space left on device")
+
+
+def test_export_to_a_device_or_a_missing_directory(run, vectors_dataset, tmp_path):
+    _one_line(run("export", vectors_dataset, "--table", "knn", "-o", "/dev/full"),
+              "/dev/full is a character device, not a regular file")
+    _one_line(run("export", vectors_dataset, "--table", "knn", "-o",
+                  tmp_path / "nodir" / "x.csv"), f"{tmp_path / 'nodir'}: no such directory")
+    assert list(tmp_path.iterdir()) == []
