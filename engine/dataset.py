@@ -149,6 +149,17 @@ class Dataset:
         return self._knn
 
     @property
+    def similarity(self) -> str | None:
+        """What the graph's similarities are (a key of engine.methods.SIMILARITY_RANGES):
+        the metric, the association measure, or "context"."""
+        if not self.has("knn"):
+            return None
+        params = self.steps["knn"].params
+        if params.get("graph") == "context":
+            return "context"
+        return params.get("measure") or params.get("metric")
+
+    @property
     def k(self) -> int:
         return int(self.steps["knn"].params.get("k", 0)) if self.has("knn") else 0
 

@@ -341,6 +341,8 @@ def _check_options(opt: BuildOptions) -> None:
                          "label-propagation or slpa)")
     if opt.kmeans_k is not None and opt.kmeans_k < 1:
         raise InputError(f"--kmeans-k must be at least 1 (got {opt.kmeans_k})")
+    if opt.kmeans_k is not None and "kmeans" not in opt.communities:
+        raise InputError("--kmeans-k applies to --communities kmeans only")
     if opt.max_collection_size is not None and opt.max_collection_size < 0:
         raise InputError("--max-collection-size must be at least 0 (0: no cap; got "
                          f"{opt.max_collection_size})")

@@ -11,7 +11,7 @@ import sys
 from engine import __version__
 from engine.errors import EmbtuiError, InputError
 from engine.export import FORMAT_NAMES
-from engine.methods import GRAPHS, MEASURES, METRICS
+from engine.methods import GRAPHS, MEASURES, METRICS, check_threshold
 
 COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export")
 
@@ -185,6 +185,8 @@ def _cmd_neighbors(args) -> int:
     from engine.dataset import Dataset
     if args.k is not None and args.k < 1:
         raise InputError(f"-k must be at least 1 (got {args.k})")
+    if not args.query.strip():
+        raise InputError("the query is empty (give an id or a label)")
     with Dataset.open(args.dataset) as ds:
         result = ds.neighbors(args.query, args.k)
         if args.k is not None and args.k > result.stored_k:
@@ -208,6 +210,8 @@ def _cmd_clusters(args) -> int:
     if args.min_size < 1:
         raise InputError(f"--min-size must be at least 1 (got {args.min_size})")
     with Dataset.open(args.dataset) as ds:
+        if args.threshold is not None:
+            check_threshold(args.threshold, ds.similarity)
         result = ds.clusters(args.threshold, args.method, min_size=args.min_size)
         sizes = result.sizes
         if args.json:
@@ -236,6 +240,8 @@ def _cmd_search(args) -> int:
     from engine.dataset import Dataset
     if args.limit < 1:
         raise InputError(f"--limit must be at least 1 (got {args.limit})")
+    if not args.text.strip():
+        raise InputError("search text is empty")
     with Dataset.open(args.dataset) as ds:
         matches = ds.search(args.text, limit=args.limit)
         if args.json:
@@ -250,11 +256,23 @@ def _cmd_search(args) -> int:
 def _cmd_export(args) -> int:
     from engine.dataset import Dataset
     from engine.export import STDOUT_NAMES, check_target
+    given = [flag for flag, value in (("--threshold", args.threshold),
+                                      ("--method", args.method)) if value is not None]
+    if given and args.table != "clusters":
+        raise InputError(f"{' and '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to "
+                         "--table clusters only")
+    if len(given) == 2:
+        raise InputError("give --threshold or --method, not both (a stored method has no "
+                         "threshold)")
+    if args.layout_name is not None and args.table != "layout":
+        raise InputError("--layout applies to --table layout only")
     out = None if args.output in STDOUT_NAMES else args.output
     if out is not None:
         out = check_target(out, protect=args.dataset)
     # engine.export picks the format by the suffix and refuses parquet on standard output
     with Dataset.open(args.dataset) as ds:
+        if args.threshold is not None:
+            check_threshold(args.threshold, ds.similarity)
         ds.export(args.table, out, args.format, threshold=args.threshold,
                   method=args.method, layout=args.layout_name)
     return 0
