@@ -138,12 +138,13 @@ def _parser() -> argparse.ArgumentParser:
 
 # ---- output helpers ----------------------------------------------------------------------
 
-_UNSAFE_JSON = re.compile("[\u0080-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_JSON = re.compile("[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _print_json(doc) -> None:
     text = json.dumps(doc, ensure_ascii=False, indent=2)
-    # Keep C1 controls and bidi overrides escaped so a terminal shows them as text.
+    # json escapes C0 controls (ESC as \u001b); keep DEL, C1 controls and bidi overrides
+    # escaped too, so a terminal shows them as text.
     print(_UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
@@ -153,7 +154,7 @@ def _plain(text, width: int | None = None) -> str:
 
 
 def _note(text: str) -> None:
-    print(f"embtui: {text}", file=sys.stderr)
+    print(f"embtui: {_plain(text)}", file=sys.stderr)
 
 
 # ---- commands ----------------------------------------------------------------------------
@@ -165,19 +166,21 @@ def _cmd_info(args) -> int:
         if args.json:
             _print_json(info)
             return 0
-        print(f"{_plain(ds.path)}: {info['entities']} entities ({info['kind']}"
+        # every string here may come from data (column and file names in the params, the
+        # metadata columns): plain text, one line each
+        print(f"{_plain(ds.path)}: {info['entities']} entities ({_plain(info['kind'])}"
               + (f", {info['dim']} dimensions" if info["dim"] else "") + ")")
         for name, step in info["steps"].items():
-            params = ", ".join(f"{k}={v}" for k, v in step["params"].items() if v not in
-                               (None, [], ""))
-            print(f"  {name:<30} {step['seconds']:>8.2f} s  {params}")
+            params = ", ".join(f"{_plain(k)}={_plain(v)}" for k, v in step["params"].items()
+                               if v not in (None, [], ""))
+            print(f"  {_plain(name):<30} {step['seconds']:>8.2f} s  {params}")
         stats = dict(info["graph"])
         if stats:
             kind = stats.pop("graph", None)
-            print(f"  {(kind or '') + ' graph':<30} " + " · ".join(
-                f"{k.replace('_', ' ')} {v}" for k, v in stats.items()))
+            print(f"  {_plain(kind or '') + ' graph':<30} " + " · ".join(
+                f"{_plain(k).replace('_', ' ')} {_plain(v)}" for k, v in stats.items()))
         if ds.metadata_columns:
-            print(f"  metadata: {', '.join(ds.metadata_columns)}")
+            print(f"  metadata: {', '.join(_plain(c) for c in ds.metadata_columns)}")
     return 0
 
 
@@ -225,7 +228,7 @@ def _cmd_clusters(args) -> int:
                 "singletons": result.singletons})
         else:
             what = (f"at threshold {args.threshold:g}" if args.threshold is not None
-                    else f"by {args.method}")
+                    else f"by {_plain(args.method)}")
             print(f"{len(result)} clusters of at least {args.min_size} {what}; "
                   f"{result.singletons} singletons")
             for c in range(len(result)):
@@ -273,9 +276,31 @@ def _cmd_export(args) -> int:
     with Dataset.open(args.dataset) as ds:
         if args.threshold is not None:
             check_threshold(args.threshold, ds.similarity)
+        # rows to a terminal are for reading: plain text; to a file or a pipe, exact bytes
+        terminal = out is None and sys.stdout.isatty()
         ds.export(args.table, out, args.format, threshold=args.threshold,
-                  method=args.method, layout=args.layout_name)
+                  method=args.method, layout=args.layout_name,
+                  stream=_TerminalText(sys.stdout.buffer) if terminal else None)
     return 0
+
+
+class _TerminalText:
+    """A binary stream for rows shown on a terminal: each field between tabs and line breaks
+    as plain text (control characters, ESC included, as visible stand-ins)."""
+
+    def __init__(self, raw):
+        self._raw = raw
+
+    def write(self, data: bytes) -> int:
+        # the writer hands over whole encoded strings, so each call decodes on its own
+        lines = data.decode("utf-8", "replace").split("\n")
+        text = "\n".join("\t".join(_plain(part) for part in line.split("\t"))
+                         for line in lines)
+        self._raw.write(text.encode("utf-8"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._raw.flush()
 
 
 def _build_options(args):
@@ -322,11 +347,12 @@ def _report(report, out: str, quiet: bool) -> None:
     if quiet:
         return
     if report.up_to_date:
-        print(f"{out} is up to date: nothing to recompute", file=sys.stderr)
+        print(f"{_plain(out)} is up to date: nothing to recompute", file=sys.stderr)
     else:
         total = sum(report.seconds.values())
-        print(f"wrote {out}: computed {', '.join(report.computed)} in {total:.1f} s"
-              + (f"; reused {', '.join(report.cached)}" if report.cached else ""),
+        print(f"wrote {_plain(out)}: computed {_plain(', '.join(report.computed))} in "
+              f"{total:.1f} s"
+              + (f"; reused {_plain(', '.join(report.cached))}" if report.cached else ""),
               file=sys.stderr)
 
 
@@ -338,7 +364,7 @@ def _cmd_demo(args) -> int:
         report = build_demo(out, progress=progress, options=demo_options(graph=args.graph))
     _report(report, out, args.quiet)
     if not args.quiet:
-        print(out)
+        print(_plain(out))
     return 0
 
 
