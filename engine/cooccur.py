@@ -3,10 +3,14 @@
 Memberships arrive as parallel arrays (`coll`, `ent`[, `weight`]) of dense indices. The
 co-occurrence matrix is the incidence product Bᵀ·B (B = collection × entity), so its cost and
 memory are those of the output: Σ over collections of size² pair contributions, folded into
-one entry per distinct pair by scipy's sparse product.
+one entry per distinct pair by scipy's sparse product. That is quadratic in a collection's
+size, so `check_collection_sizes` refuses, before anything is counted, a collection over the
+size cap and a total that would not fit in memory.
 """
 
 from __future__ import annotations
+
+import os
 
 import numba
 import numpy as np
@@ -21,6 +25,54 @@ _CODES = {name: i for i, name in enumerate(MEASURES)}
 
 
 # --------------------------------------------------------------------------- co-occurrence
+
+
+# A rough cost per pair contribution while counting: the product's index and value arrays,
+# scipy's scratch, and the association matrix and top-k pass that read it.
+PAIR_BYTES = 32
+DEFAULT_MAX_COLLECTION_SIZE = 20_000
+
+
+def pair_contributions(sizes) -> int:
+    """Σ size² over collections: the pair contributions counting them costs (a collection of
+    n entities adds n² entries, its diagonal and both orders of each pair, before they fold)."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    return int(np.dot(sizes, sizes)) if sizes.size else 0
+
+
+def physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not every platform names them
+        return None
+
+
+def check_collection_sizes(coll, n_collections: int, max_size: int | None = None, *,
+                           name=str, memory: int | None = None) -> None:
+    """Refuse, in one line and before anything is counted, memberships whose co-occurrence
+    would not fit: a collection larger than `max_size` entities (None or 0: no cap), or
+    Σ size² × PAIR_BYTES over half of `memory` (default: the machine's physical memory).
+    `name` turns a collection code into its id for the message."""
+    sizes = np.bincount(np.asarray(coll, dtype=np.int64), minlength=n_collections)
+    if max_size and sizes.size and int(sizes.max()) > max_size:
+        big = int(np.argmax(sizes))
+        label = str(name(big))  # the command line prints errors as plain text
+        label = label if len(label) <= 60 else label[:59] + "…"
+        over = int((sizes > max_size).sum())
+        others = f", as do {over - 1:,} other collections" if over > 1 else ""
+        raise InputError(
+            f"collection '{label}' has {int(sizes[big]):,} entities (over "
+            f"--max-collection-size {max_size}{others}); co-occurrence is quadratic in a "
+            "collection's size: raise the cap, or pass --max-collection-size 0 to count "
+            "every collection")
+    memory = physical_memory() if memory is None else memory
+    need = pair_contributions(sizes) * PAIR_BYTES
+    if memory and need > memory / 2:
+        raise InputError(
+            f"counting co-occurrence needs about {need / 1e9:,.1f} GB "
+            f"({pair_contributions(sizes):,} pair contributions, Σ size² over collections), "
+            f"more than half of this machine's {memory / 1e9:,.1f} GB of memory; lower "
+            "--max-collection-size or split the largest collections")
 
 
 def _check_memberships(coll, ent, n_entities, n_collections, weight):
@@ -101,7 +153,9 @@ def _chunks(n: int) -> int:
     return max(1, min(n, 8 * numba.get_num_threads()))
 
 
-def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None) -> sp.csr_matrix:
+def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None, *,
+                 max_collection_size: int | None = None, collection_name=str,
+                 memory: int | None = None) -> sp.csr_matrix:
     """(N, N) symmetric co-occurrence counts with sorted indices.
 
     Unweighted (int32): entry (a, b) = number of collections containing both a and b; the
@@ -114,7 +168,13 @@ def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None) ->
     (`jaccard` becomes the weighted Ruzicka Σmin / Σmax), and with weights in [0, 1] the
     pmi measures see valid probabilities (above 1, npmi is clipped to [−1, 1]). Duplicate
     memberships take the max weight; zero weights are no membership.
+
+    Refused first (`check_collection_sizes`): a collection over `max_collection_size`, and a
+    count that would need more than half of `memory`.
     """
+    coll, ent, _ = _check_memberships(coll, ent, n_entities, n_collections, None)
+    check_collection_sizes(coll, n_collections, max_collection_size, name=collection_name,
+                           memory=memory)
     B = incidence(coll, ent, n_entities, n_collections, weight)
     binary = B if weight is None else sp.csr_matrix(
         (np.ones(B.nnz, dtype=np.int32), B.indices, B.indptr), shape=B.shape)

@@ -149,6 +149,17 @@ class Dataset:
         return self._knn
 
     @property
+    def similarity(self) -> str | None:
+        """What the graph's similarities are (a key of engine.methods.SIMILARITY_RANGES):
+        the metric, the association measure, or "context"."""
+        if not self.has("knn"):
+            return None
+        params = self.steps["knn"].params
+        if params.get("graph") == "context":
+            return "context"
+        return params.get("measure") or params.get("metric")
+
+    @property
     def k(self) -> int:
         return int(self.steps["knn"].params.get("k", 0)) if self.has("knn") else 0
 
@@ -289,12 +300,12 @@ class Dataset:
 
     def export(self, table: str, out: str | None, fmt: str | None = None, *,
                threshold: float | None = None, method: str | None = None,
-               layout: str | None = None) -> int:
-        """Write a table to `out` (None: standard output) in `fmt` (default: by out's
-        suffix); returns the rows written."""
+               layout: str | None = None, stream=None) -> int:
+        """Write a table to `out` (None: standard output, or the binary `stream` given in its
+        place) in `fmt` (default: by out's suffix); returns the rows written."""
         from engine.export import write_table
         if table == "clusters":
-            return write_table(self._cluster_table(threshold, method), out, fmt)
+            return write_table(self._cluster_table(threshold, method), out, fmt, stream)
         if table == "knn":
             self._require("knn", "neighbour graph")
         elif table == "layout":
@@ -304,7 +315,7 @@ class Dataset:
         elif table != "entities":
             raise InputError(f"unknown table '{table}' (use entities, knn, layout, clusters)")
         with self._lock:  # the rows stream from DuckDB as they are written
-            return write_table(self._store.table_rows(table, layout), out, fmt)
+            return write_table(self._store.table_rows(table, layout), out, fmt, stream)
 
     def _cluster_table(self, threshold: float | None, method: str | None):
         import pyarrow as pa

@@ -16,7 +16,7 @@ import stat
 import sys
 from typing import TYPE_CHECKING
 
-from engine.errors import InputError
+from engine.errors import InputError, OutputError
 from engine.paths import output_path, temp_beside
 
 if TYPE_CHECKING:
@@ -53,8 +53,9 @@ def check_target(out: str, protect: str | None = None) -> str:
 
 
 def write_table(data: pa.Table | pa.RecordBatchReader, out: str | None,
-                fmt: str | None = None) -> int:
-    """Write `data` to the file `out` (None: standard output); returns the rows written.
+                fmt: str | None = None, stream=None) -> int:
+    """Write `data` to the file `out` (None: standard output, or the binary `stream` given in
+    its place); returns the rows written. A failed write raises OutputError naming the file.
 
     `fmt` defaults to the one `out`'s suffix names, else csv.
     """
@@ -64,22 +65,41 @@ def write_table(data: pa.Table | pa.RecordBatchReader, out: str | None,
     if out is None:
         if fmt == "parquet":
             raise InputError("parquet needs a file: add -o FILE.parquet")
-        sys.stdout.flush()
-        n = _write(data, sys.stdout.buffer, fmt)
-        sys.stdout.buffer.flush()
+        try:
+            sys.stdout.flush()
+            n = _write(data, stream or sys.stdout.buffer, fmt)
+            (stream or sys.stdout.buffer).flush()
+        except BrokenPipeError:  # the reader went away: the command line ends quietly
+            raise
+        except OSError as err:  # a full disk, /dev/full: one line naming where
+            raise OutputError(stdout_name(), err) from None
         return n
     out = output_path(out)
-    tmp = temp_beside(out, "part")
+    try:
+        tmp = temp_beside(out, "part")
+    except OSError as err:  # no permission to create a file there
+        raise OutputError(out, err) from None
     try:
         if os.path.exists(out):  # the replacement keeps the file's permissions
             os.chmod(tmp, stat.S_IMODE(os.stat(out).st_mode))
         with open(tmp, "wb") as f:
             n = _write(data, f, fmt)
         os.replace(tmp, out)
+    except OSError as err:
+        raise OutputError(out, err) from None
     finally:
         if os.path.lexists(tmp):
             os.remove(tmp)
     return n
+
+
+def stdout_name() -> str:
+    """What standard output is, for a message: its file (/dev/full), else "standard output"."""
+    try:
+        name = os.readlink("/proc/self/fd/1")
+    except OSError:
+        return "standard output"
+    return name if name.startswith("/") else "standard output"
 
 
 def _write(data, f, fmt: str) -> int:

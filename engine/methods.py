@@ -1,7 +1,7 @@
 """The names of the build's choices, defined once for the engine's checks and the CLI's options.
 
-Plain tuples with no heavy imports, so the command line can read them without loading numba
-or DuckDB.
+Plain tuples (and the similarity ranges) with no heavy imports, so the command line can read
+them without loading numba or DuckDB.
 """
 
 METRICS = ("cosine", "euclidean", "dot")
@@ -9,3 +9,27 @@ MEASURES = ("npmi", "ppmi", "jaccard", "conditional", "inverse-log")
 GRAPHS = ("association", "context")
 LAYOUTS = ("umap", "mde-umap")
 COMMUNITIES = ("label-propagation", "slpa", "kmeans")
+
+# The range of each neighbour graph's similarities (None: unbounded), by the metric, measure
+# or graph that made them: cosine similarity, 1 / (1 + distance), the dot product; the
+# association measures (engine.cooccur); the context graph's overlap (engine.concepts).
+SIMILARITY_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "cosine": (-1.0, 1.0), "euclidean": (0.0, 1.0), "dot": (None, None),
+    "npmi": (-1.0, 1.0), "ppmi": (0.0, None), "jaccard": (0.0, 1.0), "conditional": (0.0, 1.0),
+    "inverse-log": (0.0, None), "context": (0.0, 1.0),
+}
+
+
+def check_threshold(threshold: float, similarity: str | None) -> None:
+    """Refuse a threshold no similarity of this kind can reach (and NaN or infinity)."""
+    import math
+
+    from engine.errors import InputError
+    lo, hi = SIMILARITY_RANGES.get(similarity or "", (None, None))
+    if not math.isfinite(threshold):
+        raise InputError(f"--threshold must be a number (got {threshold})")
+    if (lo is not None and threshold < lo) or (hi is not None and threshold > hi):
+        span = (("(-∞" if lo is None else f"[{lo:g}") + ", "
+                + ("∞)" if hi is None else f"{hi:g}]"))
+        raise InputError(f"--threshold {threshold:g} is outside {span}, the range of "
+                         f"{similarity} similarities")

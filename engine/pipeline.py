@@ -16,13 +16,14 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from engine.errors import InputError
+from engine.errors import InputError, OutputError
 from engine.ingest import Ingested, file_key, read_collections, read_vectors
 from engine.knngraph import KnnGraph
 from engine.methods import COMMUNITIES, GRAPHS, LAYOUTS, MEASURES
@@ -82,6 +83,7 @@ class Memberships(NamedTuple):
     ent: np.ndarray  # int32 entity index
     weight: np.ndarray  # float64
     n_collections: int
+    name: Callable[[int], str]  # a collection code → the collection's id, for messages
 
 
 @dataclass
@@ -117,15 +119,15 @@ class Built:
     def memberships(self) -> Memberships:
         if self.ingested is not None:
             m = self.ingested.memberships
-            return Memberships(_dense_codes(m.column("collection")),
-                               m.column("idx").to_numpy().astype(np.int32),
+            codes, names = _dense_codes(m.column("collection"))
+            return Memberships(codes, m.column("idx").to_numpy().astype(np.int32),
                                m.column("weight").to_numpy().astype(np.float64),
-                               self.ingested.n_collections)
+                               self.ingested.n_collections, lambda c: names[c].as_py())
         cols = self.store.memberships()
         coll = cols["coll"].astype(np.int32)
         return Memberships(coll, cols["idx"].astype(np.int32),
                            cols["weight"].astype(np.float64),
-                           int(coll.max()) + 1 if len(coll) else 0)
+                           int(coll.max()) + 1 if len(coll) else 0, self.store.collection_name)
 
     def knn(self) -> tuple[np.ndarray, np.ndarray]:
         if self.graph is None:
@@ -182,24 +184,31 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
             t0 = time.perf_counter()
             result = step.compute(built, progress)
             seconds = time.perf_counter() - t0
-            if work is None:
-                work = temp_beside(out, f"building-{os.getpid()}")
-                if previous is not None:
-                    previous.copy_to(work)
-                else:  # DuckDB creates a new file itself (it takes an empty one for corrupt)
-                    os.remove(work)
-                built.store = Store.create(work)
-            with built.store.transaction():
-                step.write(built.store, result)
-                built.store.record_step(step.name, step.params, step.key, seconds)
+            with _writing(out):
+                if work is None:
+                    work = temp_beside(out, f"building-{os.getpid()}")
+                    if previous is not None:
+                        previous.copy_to(work)
+                    else:  # DuckDB creates a new file itself (it takes an empty one for corrupt)
+                        os.remove(work)
+                    built.store = Store.create(work)
+                with built.store.transaction():
+                    step.write(built.store, result)
+                    built.store.record_step(step.name, step.params, step.key, seconds)
             built.keep(result)
             report.computed.append(step.name)
             report.seconds[step.name] = seconds
             progress.finish(step.name, seconds, cached=False)
         if work is not None:
-            built.store.close()
-            built.store = None
-            os.replace(work, out)  # a reader still open on the old file keeps reading it
+            with _writing(out):
+                # DuckDB's close swallows a failed final checkpoint (a full disk) and leaves
+                # the data in the WAL beside the copy: checkpoint first, where it raises
+                built.store.checkpoint()
+                built.store.close()
+                built.store = None
+                if os.path.lexists(f"{work}.wal"):
+                    raise OutputError(work, "its write-ahead log could not be written back")
+                os.replace(work, out)  # a reader still open on the old file keeps reading it
             work = None
     finally:
         if built.store is not None and built.store is not previous:
@@ -209,6 +218,17 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
         if work is not None:
             discard(work)
     return report
+
+
+@contextmanager
+def _writing(out: str):
+    """A failed write of the build's copy (a full disk) as one error naming the output."""
+    try:
+        yield
+    except OutputError as err:
+        raise OutputError(out, err.cause) from None
+    except OSError as err:
+        raise OutputError(out, err) from None
 
 
 def _remove_stale_copies(out: str) -> None:
@@ -321,6 +341,11 @@ def _check_options(opt: BuildOptions) -> None:
                          "label-propagation or slpa)")
     if opt.kmeans_k is not None and opt.kmeans_k < 1:
         raise InputError(f"--kmeans-k must be at least 1 (got {opt.kmeans_k})")
+    if opt.kmeans_k is not None and "kmeans" not in opt.communities:
+        raise InputError("--kmeans-k applies to --communities kmeans only")
+    if opt.max_collection_size is not None and opt.max_collection_size < 0:
+        raise InputError("--max-collection-size must be at least 0 (0: no cap; got "
+                         f"{opt.max_collection_size})")
     if opt.kind == "collections" and opt.measure not in MEASURES:
         raise InputError(f"unknown measure '{opt.measure}' (use {', '.join(MEASURES)})")
     if opt.graph not in GRAPHS:
@@ -390,7 +415,8 @@ def _knn_collections(opt: BuildOptions, built: Built, progress: Progress) -> Gra
     from engine.cooccur import association, cooccurrence, top_k
     m = built.memberships()
     weighted = m.weight if opt.weight_col else None
-    C = cooccurrence(m.coll, m.ent, built.n, m.n_collections, weight=weighted)
+    C = cooccurrence(m.coll, m.ent, built.n, m.n_collections, weight=weighted,
+                     max_collection_size=opt.max_collection_size, collection_name=m.name)
     S = association(C, m.n_collections, opt.measure)
     if opt.graph == "context":
         from engine.concepts import context_similarity, correlation_graph
@@ -421,11 +447,12 @@ def _edge_stats(idx: np.ndarray) -> dict:
             else len(idx)}
 
 
-def _dense_codes(column) -> np.ndarray:
+def _dense_codes(column):
+    """A column's values as int32 codes, with the array of the values they stand for."""
     import pyarrow.compute as pc
     encoded = pc.dictionary_encode(column.combine_chunks() if hasattr(column, "combine_chunks")
                                    else column)
-    return encoded.indices.to_numpy().astype(np.int32)
+    return encoded.indices.to_numpy().astype(np.int32), encoded.dictionary
 
 
 def knn_graph_matrix(idx: np.ndarray, sim: np.ndarray):

@@ -32,6 +32,9 @@ class BuildOptions:
     meta_cols: tuple[str, ...] = ()
     measure: str = "npmi"
     min_count: int = 1
+    # refuse a collection of more entities (co-occurrence is quadratic in it); None: no cap.
+    # Not in a cache key: a build it lets through computes what it would without it.
+    max_collection_size: int | None = 20_000
     # "association": neighbours by the measure; "context": the concepts method's similarity
     # of association neighbourhoods (engine.concepts), with these knobs
     graph: str = "association"

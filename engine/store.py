@@ -6,6 +6,8 @@ pyarrow tables, never as Python lists per row.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import re
@@ -21,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from engine import __version__
-from engine.errors import InputError
+from engine.errors import InputError, OutputError
 from engine.knngraph import KnnGraph
 from engine.paths import check_file
 
@@ -46,7 +48,89 @@ def _arrow(rel) -> pa.Table:
     return fetch()
 
 
+# ---- Ctrl+C ------------------------------------------------------------------------------
+# DuckDB turns SIGINT during a query into its own error (InterruptException, or in duckdb 2 a
+# RuntimeError "Query interrupted") and Python never sees the KeyboardInterrupt: every call into
+# the store turns it back into one, so the caller cleans up as for any interrupt.
+
+def _interrupted(err: BaseException) -> bool:
+    return isinstance(err, duckdb.InterruptException) or (
+        type(err) is RuntimeError and str(err).strip() == "Query interrupted")
+
+
+def _stop_if_interrupted(err: BaseException) -> None:
+    if _interrupted(err):
+        raise KeyboardInterrupt from None
+
+
+def _interruptible(fn):
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except (duckdb.Error, RuntimeError) as err:
+                _stop_if_interrupted(err)
+                raise
+        return gen
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (duckdb.Error, RuntimeError) as err:
+            _stop_if_interrupted(err)
+            raise
+    return call
+
+
+def _interruptible_methods(cls):
+    """Every method of `cls` (a class holding a connection) with Ctrl+C translated."""
+    for name, attr in list(vars(cls).items()):
+        if name.startswith("__"):
+            continue
+        if isinstance(attr, classmethod):
+            setattr(cls, name, classmethod(_interruptible(attr.__func__)))
+        elif inspect.isfunction(attr):
+            setattr(cls, name, _interruptible(_failed_writes(attr)))
+    return cls
+
+
+def _failed_writes(fn):
+    """A store method whose failed file write (a full disk) raises OutputError naming the file,
+    not DuckDB's IOException."""
+    if inspect.isgeneratorfunction(fn):
+        return fn  # reads only
+
+    @functools.wraps(fn)
+    def call(self, *args, **kwargs):
+        try:
+            return fn(self, *args, **kwargs)
+        except duckdb.Error as err:
+            cause = _write_failure(err)
+            if cause is None or getattr(self, "read_only", True):
+                raise
+            raise OutputError(self.path, cause) from None
+    return call
+
+
+def _write_failure(err: Exception) -> str | None:
+    """The reason of a failed file write ('No space left on device'), which DuckDB reports as
+    an IOException, or as a failed commit or checkpoint naming the write; else None."""
+    text = str(err)
+    if "Could not write file" not in text and not isinstance(err, duckdb.IOException):
+        return None
+    text = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return text.rsplit('": ', 1)[-1] if '": ' in text else _first_line(err)
+
+
+def _input_error(name: str, err: Exception) -> InputError:
+    _stop_if_interrupted(err)
+    return InputError(f"{name}: {_first_line(err)}")
+
+
 def _friendly(path: str, err: Exception) -> InputError:
+    _stop_if_interrupted(err)
     text = str(err)
     if "lock" in text.lower():
         return InputError(f"{path} is locked by another process (a build or a viewer); "
@@ -68,6 +152,7 @@ class StepRecord:
     seconds: float
 
 
+@_interruptible_methods
 class Store:
     """An open dataset file. Read-only unless opened for a build."""
 
@@ -109,14 +194,22 @@ class Store:
         try:
             con = duckdb.connect(path)
         except duckdb.Error as err:
+            if _write_failure(err) is not None:
+                raise OutputError(path, _write_failure(err)) from None
             raise _friendly(path, err) from None
         store = cls(con, path, False)
-        with store.transaction():
-            for name, columns in _FIXED_TABLES.items():
-                con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
-            now = datetime.now(UTC).isoformat(timespec="seconds")
-            store._set_meta({"schema_version": str(SCHEMA_VERSION),
-                             "embtui_version": __version__, "created": now})
+        try:
+            with store.transaction():
+                for name, columns in _FIXED_TABLES.items():
+                    con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+                now = datetime.now(UTC).isoformat(timespec="seconds")
+                store._set_meta({"schema_version": str(SCHEMA_VERSION),
+                                 "embtui_version": __version__, "created": now})
+        except BaseException as err:
+            con.close()
+            if isinstance(err, duckdb.Error) and _write_failure(err) is not None:
+                raise OutputError(path, _write_failure(err)) from None
+            raise
         return store
 
     def _check_schema(self) -> None:
@@ -132,6 +225,10 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+
+    def checkpoint(self) -> None:
+        """Write the write-ahead log into the file (a full disk raises OutputError here)."""
+        self.con.execute("CHECKPOINT")
 
     def copy_to(self, dest: str) -> None:
         """Write the file's whole content to `dest` (an existing empty file): checkpointed
@@ -215,6 +312,12 @@ class Store:
             "FROM memberships"
         )
 
+    def collection_name(self, code: int) -> str:
+        """The collection `memberships()` numbers `code` (they count distinct collections in
+        order)."""
+        return self.scalar("SELECT collection FROM (SELECT DISTINCT collection FROM "
+                           "memberships) ORDER BY collection LIMIT 1 OFFSET ?", [int(code)])
+
     def batches(self, sql: str, params: list | None = None, rows: int = 1 << 20):
         """A query's result as numpy column dicts of at most `rows` rows each, so a big
         result never sits in memory twice (DuckDB's copy and ours)."""
@@ -275,9 +378,18 @@ class Store:
         try:
             yield self
         except BaseException:
-            self.con.execute("ROLLBACK")
+            try:
+                self.con.execute("ROLLBACK")
+            except (duckdb.Error, RuntimeError):  # the error that brought us here says more
+                pass
             raise
-        self.con.execute("COMMIT")
+        try:
+            self.con.execute("COMMIT")
+        except (duckdb.Error, RuntimeError) as err:
+            _stop_if_interrupted(err)
+            if _write_failure(err) is not None:
+                raise OutputError(self.path, _write_failure(err)) from None
+            raise
 
     def _set_meta(self, values: dict[str, str]) -> None:
         for key, value in values.items():
@@ -403,7 +515,14 @@ class Store:
         else:
             raise InputError(f"unknown table '{table}'")
         rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
-        return (getattr(rel, "to_arrow_reader", None) or rel.record_batch)(rows)
+        reader = (getattr(rel, "to_arrow_reader", None) or rel.record_batch)(rows)
+        # the batches are read by the writer: Ctrl+C there is translated too
+        return pa.RecordBatchReader.from_batches(reader.schema, _each(reader))
+
+
+@_interruptible
+def _each(batches):
+    yield from batches
 
 
 def discard(path: str) -> None:
@@ -458,6 +577,7 @@ class CollectionRows(NamedTuple):
     n_collections: int  # collections holding a kept entity
 
 
+@_interruptible_methods
 class Source:
     """An input file (or in-memory frame) exposed as the view `src` of an in-memory DuckDB."""
 
@@ -500,26 +620,26 @@ class Source:
         try:
             return _arrow(self.con.sql(sql, params=params) if params else self.con.sql(sql))
         except duckdb.Error as err:
-            raise InputError(f"{self.name}: {_first_line(err)}") from None
+            raise _input_error(self.name, err) from None
 
     def numpy(self, sql: str, params: list | None = None) -> dict[str, np.ndarray]:
         try:
             return self.con.execute(sql, params or []).fetchnumpy()
         except duckdb.Error as err:
-            raise InputError(f"{self.name}: {_first_line(err)}") from None
+            raise _input_error(self.name, err) from None
 
     def scalar(self, sql: str, params: list | None = None):
         try:
             rows = self.con.execute(sql, params or []).fetchall()
         except duckdb.Error as err:
-            raise InputError(f"{self.name}: {_first_line(err)}") from None
+            raise _input_error(self.name, err) from None
         return rows[0][0] if rows else None
 
     def _run(self, sql: str) -> None:
         try:
             self.con.execute(sql)
         except duckdb.Error as err:
-            raise InputError(f"{self.name}: {_first_line(err)}") from None
+            raise _input_error(self.name, err) from None
 
     def row_count(self) -> int:
         return int(self.scalar("SELECT count(*) FROM src"))
@@ -615,6 +735,7 @@ def _first_line(err: Exception) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+@_interruptible
 def open_source(source, *, table: str | None = None, name: str | None = None) -> Source:
     """Expose a file (parquet/CSV/JSONL/DuckDB table) or an in-memory frame as view `src`.
 
@@ -664,5 +785,8 @@ def open_source(source, *, table: str | None = None, name: str | None = None) ->
     except duckdb.Error as err:
         con.close()
         raise (_friendly(path, err) if suffix in DUCKDB_SUFFIXES
-               else InputError(f"{path}: {_first_line(err)}")) from None
+               else _input_error(path, err)) from None
+    except BaseException:
+        con.close()
+        raise
     return Source(con, name)

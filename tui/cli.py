@@ -11,7 +11,7 @@ import sys
 from engine import __version__
 from engine.errors import EmbtuiError, InputError
 from engine.export import FORMAT_NAMES
-from engine.methods import GRAPHS, MEASURES, METRICS
+from engine.methods import GRAPHS, MEASURES, METRICS, check_threshold
 
 COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export")
 
@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--entity", dest="entity_col", help="entity column (default: 'entity')")
     c.add_argument("--meta", dest="meta_cols", action="append", default=[],
                    help="entity metadata column to keep (repeatable)")
+    c.add_argument("--max-collection-size", type=int, default=20_000, metavar="N",
+                   help="refuse a collection of more than N entities: co-occurrence is "
+                   "quadratic in a collection's size (default 20000; 0: no cap)")
     c.add_argument("--measure", default="npmi",
                    choices=MEASURES)
     c.add_argument("--min-count", type=int, default=1,
@@ -135,12 +138,13 @@ def _parser() -> argparse.ArgumentParser:
 
 # ---- output helpers ----------------------------------------------------------------------
 
-_UNSAFE_JSON = re.compile("[\u0080-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_JSON = re.compile("[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _print_json(doc) -> None:
     text = json.dumps(doc, ensure_ascii=False, indent=2)
-    # Keep C1 controls and bidi overrides escaped so a terminal shows them as text.
+    # json escapes C0 controls (ESC as \u001b); keep DEL, C1 controls and bidi overrides
+    # escaped too, so a terminal shows them as text.
     print(_UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
@@ -150,7 +154,7 @@ def _plain(text, width: int | None = None) -> str:
 
 
 def _note(text: str) -> None:
-    print(f"embtui: {text}", file=sys.stderr)
+    print(f"embtui: {_plain(text)}", file=sys.stderr)
 
 
 # ---- commands ----------------------------------------------------------------------------
@@ -162,19 +166,21 @@ def _cmd_info(args) -> int:
         if args.json:
             _print_json(info)
             return 0
-        print(f"{_plain(ds.path)}: {info['entities']} entities ({info['kind']}"
+        # every string here may come from data (column and file names in the params, the
+        # metadata columns): plain text, one line each
+        print(f"{_plain(ds.path)}: {info['entities']} entities ({_plain(info['kind'])}"
               + (f", {info['dim']} dimensions" if info["dim"] else "") + ")")
         for name, step in info["steps"].items():
-            params = ", ".join(f"{k}={v}" for k, v in step["params"].items() if v not in
-                               (None, [], ""))
-            print(f"  {name:<30} {step['seconds']:>8.2f} s  {params}")
+            params = ", ".join(f"{_plain(k)}={_plain(v)}" for k, v in step["params"].items()
+                               if v not in (None, [], ""))
+            print(f"  {_plain(name):<30} {step['seconds']:>8.2f} s  {params}")
         stats = dict(info["graph"])
         if stats:
             kind = stats.pop("graph", None)
-            print(f"  {(kind or '') + ' graph':<30} " + " · ".join(
-                f"{k.replace('_', ' ')} {v}" for k, v in stats.items()))
+            print(f"  {_plain(kind or '') + ' graph':<30} " + " · ".join(
+                f"{_plain(k).replace('_', ' ')} {_plain(v)}" for k, v in stats.items()))
         if ds.metadata_columns:
-            print(f"  metadata: {', '.join(ds.metadata_columns)}")
+            print(f"  metadata: {', '.join(_plain(c) for c in ds.metadata_columns)}")
     return 0
 
 
@@ -182,6 +188,8 @@ def _cmd_neighbors(args) -> int:
     from engine.dataset import Dataset
     if args.k is not None and args.k < 1:
         raise InputError(f"-k must be at least 1 (got {args.k})")
+    if not args.query.strip():
+        raise InputError("the query is empty (give an id or a label)")
     with Dataset.open(args.dataset) as ds:
         result = ds.neighbors(args.query, args.k)
         if args.k is not None and args.k > result.stored_k:
@@ -205,6 +213,8 @@ def _cmd_clusters(args) -> int:
     if args.min_size < 1:
         raise InputError(f"--min-size must be at least 1 (got {args.min_size})")
     with Dataset.open(args.dataset) as ds:
+        if args.threshold is not None:
+            check_threshold(args.threshold, ds.similarity)
         result = ds.clusters(args.threshold, args.method, min_size=args.min_size)
         sizes = result.sizes
         if args.json:
@@ -218,7 +228,7 @@ def _cmd_clusters(args) -> int:
                 "singletons": result.singletons})
         else:
             what = (f"at threshold {args.threshold:g}" if args.threshold is not None
-                    else f"by {args.method}")
+                    else f"by {_plain(args.method)}")
             print(f"{len(result)} clusters of at least {args.min_size} {what}; "
                   f"{result.singletons} singletons")
             for c in range(len(result)):
@@ -233,6 +243,8 @@ def _cmd_search(args) -> int:
     from engine.dataset import Dataset
     if args.limit < 1:
         raise InputError(f"--limit must be at least 1 (got {args.limit})")
+    if not args.text.strip():
+        raise InputError("search text is empty")
     with Dataset.open(args.dataset) as ds:
         matches = ds.search(args.text, limit=args.limit)
         if args.json:
@@ -247,14 +259,48 @@ def _cmd_search(args) -> int:
 def _cmd_export(args) -> int:
     from engine.dataset import Dataset
     from engine.export import STDOUT_NAMES, check_target
+    given = [flag for flag, value in (("--threshold", args.threshold),
+                                      ("--method", args.method)) if value is not None]
+    if given and args.table != "clusters":
+        raise InputError(f"{' and '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to "
+                         "--table clusters only")
+    if len(given) == 2:
+        raise InputError("give --threshold or --method, not both (a stored method has no "
+                         "threshold)")
+    if args.layout_name is not None and args.table != "layout":
+        raise InputError("--layout applies to --table layout only")
     out = None if args.output in STDOUT_NAMES else args.output
     if out is not None:
         out = check_target(out, protect=args.dataset)
     # engine.export picks the format by the suffix and refuses parquet on standard output
     with Dataset.open(args.dataset) as ds:
+        if args.threshold is not None:
+            check_threshold(args.threshold, ds.similarity)
+        # rows to a terminal are for reading: plain text; to a file or a pipe, exact bytes
+        terminal = out is None and sys.stdout.isatty()
         ds.export(args.table, out, args.format, threshold=args.threshold,
-                  method=args.method, layout=args.layout_name)
+                  method=args.method, layout=args.layout_name,
+                  stream=_TerminalText(sys.stdout.buffer) if terminal else None)
     return 0
+
+
+class _TerminalText:
+    """A binary stream for rows shown on a terminal: each field between tabs and line breaks
+    as plain text (control characters, ESC included, as visible stand-ins)."""
+
+    def __init__(self, raw):
+        self._raw = raw
+
+    def write(self, data: bytes) -> int:
+        # the writer hands over whole encoded strings, so each call decodes on its own
+        lines = data.decode("utf-8", "replace").split("\n")
+        text = "\n".join("\t".join(_plain(part) for part in line.split("\t"))
+                         for line in lines)
+        self._raw.write(text.encode("utf-8"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._raw.flush()
 
 
 def _build_options(args):
@@ -275,6 +321,8 @@ def _build_options(args):
         labels_file=args.labels_file, text_col=args.text_col,
         collection_col=args.collection_col, entity_col=args.entity_col,
         meta_cols=tuple(args.meta_cols), measure=args.measure, min_count=args.min_count,
+        max_collection_size=(None if args.max_collection_size == 0
+                             else args.max_collection_size),
         graph=args.graph, min_weight=args.min_weight, corr_k=args.corr_k,
         in_degree_cap=args.in_degree_cap or None, context_threshold=args.context_threshold,
         k=args.k, layouts=layouts, seed=args.seed, communities=communities,
@@ -299,11 +347,12 @@ def _report(report, out: str, quiet: bool) -> None:
     if quiet:
         return
     if report.up_to_date:
-        print(f"{out} is up to date: nothing to recompute", file=sys.stderr)
+        print(f"{_plain(out)} is up to date: nothing to recompute", file=sys.stderr)
     else:
         total = sum(report.seconds.values())
-        print(f"wrote {out}: computed {', '.join(report.computed)} in {total:.1f} s"
-              + (f"; reused {', '.join(report.cached)}" if report.cached else ""),
+        print(f"wrote {_plain(out)}: computed {_plain(', '.join(report.computed))} in "
+              f"{total:.1f} s"
+              + (f"; reused {_plain(', '.join(report.cached))}" if report.cached else ""),
               file=sys.stderr)
 
 
@@ -315,7 +364,7 @@ def _cmd_demo(args) -> int:
         report = build_demo(out, progress=progress, options=demo_options(graph=args.graph))
     _report(report, out, args.quiet)
     if not args.quiet:
-        print(out)
+        print(_plain(out))
     return 0
 
 
@@ -343,6 +392,15 @@ _COMMANDS = {"info": _cmd_info, "neighbors": _cmd_neighbors, "clusters": _cmd_cl
 
 
 def main(argv: list[str] | None = None) -> int:
+    stdout = sys.stdout
+    try:
+        return _main(argv)
+    finally:
+        if isinstance(sys.stdout, _Stdout):
+            sys.stdout = stdout
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if not argv:
@@ -355,7 +413,11 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command is None:
             return _finish(_cmd_explore(None))
+        if not isinstance(sys.stdout, _Stdout):
+            sys.stdout = _Stdout(sys.stdout)
         return _finish(_COMMANDS[args.command](args))
+    except _StdoutFailed as failed:
+        return _stdout_failed(failed.err)
     except EmbtuiError as err:
         print(f"embtui: {_plain(err)}", file=sys.stderr)
         return _finish(err.exit_code)
@@ -364,6 +426,11 @@ def main(argv: list[str] | None = None) -> int:
         return _finish(130)
     except BrokenPipeError:
         return _closed_pipe()
+    except OSError as err:  # a file that cannot be read or written: its name and the reason
+        from engine.errors import describe
+        where = f"{_plain(err.filename)}: " if err.filename else ""
+        print(f"embtui: {where}{_plain(describe(err))}", file=sys.stderr)
+        return _finish(2)
     except Exception as err:  # an unexpected failure still gets one line, not a traceback
         if os.environ.get("EMBTUI_DEBUG"):
             raise
@@ -377,7 +444,42 @@ def _finish(code: int) -> int:
         sys.stdout.flush()
     except BrokenPipeError:
         return _closed_pipe()
+    except OSError as err:  # what was printed did not fit (> /dev/full, a full disk)
+        return _stdout_failed(err)
     return code
+
+
+def _stdout_failed(err: OSError) -> int:
+    from engine.errors import OutputError
+    from engine.export import stdout_name
+    print(f"embtui: {_plain(OutputError(stdout_name(), err))}", file=sys.stderr)
+    _closed_pipe()  # nothing left for the interpreter's flush at exit to fail on
+    return 2
+
+
+class _Stdout:
+    """sys.stdout for the commands: a failed print (> /dev/full, a full disk) is reported as
+    a failed write to standard output, not as a bare OSError."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise _StdoutFailed(err) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class _StdoutFailed(Exception):
+    def __init__(self, err: OSError):
+        super().__init__(str(err))
+        self.err = err
 
 
 def _closed_pipe() -> int:

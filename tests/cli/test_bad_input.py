@@ -176,3 +176,57 @@ def test_parquet_to_standard_output_is_refused(run, dataset_copy):
         res = run("export", dataset_copy, "--table", "entities", "--format", "parquet", *out)
         assert res.stdout == ""
         one_line(res, "parquet needs a file")
+
+
+def test_a_collection_over_max_collection_size_is_refused(run, tmp_path):
+    src = tmp_path / "big.csv"
+    rows = [f"u\x1b[2J17,item{i}" for i in range(30)] + [f"u2,item{i}" for i in range(3)]
+    src.write_text("collection,entity\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "o.duckdb"
+    assert run("build", src, "--collections", "-o", out, "--quiet").returncode == 0
+    before = digest(out)
+    res = run("build", src, "--collections", "-o", out, "--max-collection-size", "20", "-k",
+              "4")
+    one_line(res, "collection 'u␛[2J17' has 30 entities", "--max-collection-size 20",
+             "--max-collection-size 0")
+    assert "\x1b" not in res.stderr
+    assert digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "o.duckdb"]
+    res = run("build", src, "--collections", "-o", out, "--max-collection-size", "0", "-k",
+              "4", "--quiet")
+    assert res.returncode == 0, res.stderr
+    one_line(run("build", src, "--collections", "-o", out, "--max-collection-size", "-1"),
+             "--max-collection-size must be at least 0")
+
+
+def test_threshold_outside_the_similarity_range(run, vectors_dataset, baskets_dataset):
+    for args in (("clusters", vectors_dataset, "--threshold", "1.5"),
+                 ("export", vectors_dataset, "--table", "clusters", "--threshold", "-2")):
+        one_line(run(*args), "outside [-1, 1], the range of cosine similarities")
+    one_line(run("clusters", baskets_dataset, "--threshold", "-1.5"),
+             "outside [-1, 1], the range of npmi similarities")
+    one_line(run("clusters", vectors_dataset, "--threshold", "nan"), "must be a number")
+    assert run("clusters", vectors_dataset, "--threshold", "1").returncode in (0, 1)
+
+
+def test_options_that_do_not_apply_are_refused(run, vectors_dataset, tmp_path):
+    ds = vectors_dataset
+    one_line(run("export", ds, "--table", "knn", "--threshold", "0.5"),
+             "--threshold applies to --table clusters only")
+    one_line(run("export", ds, "--table", "entities", "--method", "slpa"),
+             "--method applies to --table clusters only")
+    one_line(run("export", ds, "--table", "clusters", "--threshold", "0.5", "--method",
+                 "label-propagation"), "give --threshold or --method, not both")
+    one_line(run("export", ds, "--table", "knn", "--layout", "umap"),
+             "--layout applies to --table layout only")
+    src = tmp_path / "v.csv"
+    src.write_text("id,a,b\n1,1,2\n2,2,1\n3,1,1\n")
+    one_line(run("build", src, "-o", tmp_path / "o.duckdb", "--kmeans-k", "3"),
+             "--kmeans-k applies to --communities kmeans only")
+    assert not (tmp_path / "o.duckdb").exists()
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t"])
+def test_empty_search_text_or_query(run, vectors_dataset, text):
+    one_line(run("search", vectors_dataset, text), "search text is empty")
+    one_line(run("neighbors", vectors_dataset, text), "the query is empty")

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -238,3 +240,19 @@ def test_group_equals_the_direct_listing(values, min_size, dtype):
 def test_renumber_by_size_keeps_left_out():
     np.testing.assert_array_equal(renumber_by_size(np.array([7, -1, 3, 3, 7, 9])),
                                   [0, -1, 1, 1, 0, 2])
+
+
+def test_threshold_ranges_by_similarity():
+    from engine.methods import MEASURES, METRICS, SIMILARITY_RANGES, check_threshold
+    assert set(METRICS) | set(MEASURES) | {"context"} == set(SIMILARITY_RANGES)
+    for similarity, t in (("cosine", -1), ("cosine", 1), ("npmi", -1.0), ("jaccard", 0),
+                          ("dot", -1e9), ("ppmi", 1e6), ("inverse-log", 3), (None, 7)):
+        check_threshold(t, similarity)
+    for similarity, t, span in (("cosine", 1.5, "[-1, 1]"), ("npmi", -1.01, "[-1, 1]"),
+                                ("jaccard", -0.1, "[0, 1]"), ("context", 2, "[0, 1]"),
+                                ("ppmi", -1, "[0, ∞)"), ("euclidean", 1.2, "[0, 1]")):
+        with pytest.raises(InputError, match=rf"outside {re.escape(span)}, the range of "
+                           f"{similarity} similarities"):
+            check_threshold(t, similarity)
+    with pytest.raises(InputError, match="must be a number"):
+        check_threshold(float("nan"), "dot")

@@ -194,3 +194,49 @@ def test_top_k_matches_a_sort(rows, k):
         want = sorted(partners, key=lambda j: (-row[j], j))[:k]
         assert idx[a].tolist() == want + [-1] * (k - len(want))
         np.testing.assert_allclose(sim[a, :len(want)], row[want])
+
+
+# ---- size guard: co-occurrence is quadratic in a collection's size ----------------------
+
+def _memberships(sizes):
+    """Collections of these sizes over entities 0..max(sizes)-1."""
+    coll = np.concatenate([np.full(s, c, np.int32) for c, s in enumerate(sizes)])
+    ent = np.concatenate([np.arange(s, dtype=np.int32) for s in sizes])
+    return coll, ent, max(sizes), len(sizes)
+
+
+def test_pair_contributions_by_hand():
+    from engine.cooccur import PAIR_BYTES, pair_contributions
+    assert pair_contributions([3, 4, 1, 0]) == 9 + 16 + 1
+    assert pair_contributions([]) == 0
+    assert pair_contributions([40_000]) * PAIR_BYTES == 51_200_000_000  # the 40k case: 51 GB
+
+
+def test_a_collection_over_the_cap_is_refused_before_counting(monkeypatch):
+    import engine.cooccur as co
+    coll, ent, n, n_coll = _memberships([300, 5, 250])
+    monkeypatch.setattr(co, "incidence", lambda *a, **k: pytest.fail("counted"))
+    names = {0: "big\x1bone", 1: "small", 2: "also"}
+    with pytest.raises(InputError, match=r"collection 'big\x1bone' has 300 entities \(over "
+                       r"--max-collection-size 200, as do 1 other") as err:
+        co.cooccurrence(coll, ent, n, n_coll, max_collection_size=200,
+                        collection_name=names.get)
+    assert "--max-collection-size 0" in str(err.value)
+
+
+def test_the_cap_lets_smaller_collections_through_and_none_means_no_cap():
+    coll, ent, n, n_coll = _memberships([300, 5])
+    C = cooccurrence(coll, ent, n, n_coll, max_collection_size=300)
+    assert C[0, 1] == 2 and C[10, 11] == 1  # 0..4 are in both collections
+    assert cooccurrence(coll, ent, n, n_coll, max_collection_size=None).nnz == C.nnz
+
+
+def test_pair_memory_over_half_of_memory_is_refused_with_the_estimate():
+    from engine.cooccur import check_collection_sizes
+    coll, _, _, n_coll = _memberships([100, 50])  # 12,500 contributions × 32 = 400,000 bytes
+    check_collection_sizes(coll, n_coll, memory=800_000)  # exactly half: still allowed
+    with pytest.raises(InputError, match=r"about 0\.0 GB \(12,500 pair contributions"):
+        check_collection_sizes(coll, n_coll, memory=799_999)
+    big = np.zeros(1, np.int32)  # memory is checked regardless of the cap
+    with pytest.raises(InputError, match="more than half of this machine's 0.0 GB"):
+        check_collection_sizes(big, 1, None, memory=40)

@@ -141,3 +141,18 @@ def test_an_interrupted_first_build_leaves_no_file(vectors_parquet, tmp_path, st
     with pytest.raises(KeyboardInterrupt):
         build(vectors_parquet, out, BuildOptions(k=5), progress=_StopAt(step))
     assert not out.exists() and leftovers(out) == []
+
+
+def test_duckdb_interrupts_reach_the_caller_as_keyboard_interrupt(tmp_path):
+    """DuckDB reports Ctrl+C as its own error; the store hands it on as KeyboardInterrupt."""
+    import threading
+
+    from engine.store import open_source
+    src_file = tmp_path / "t.csv"
+    src_file.write_text("a\n1\n")
+    with open_source(src_file) as src:
+        timer = threading.Timer(0.2, src.con.interrupt)
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            src.scalar("SELECT count(*) FROM range(100000000000) t(x) WHERE x % 7 = 3")
+        timer.join()
