@@ -9,7 +9,9 @@ on the dataset's lock. The first frame shows before the dataset is even open.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -44,6 +46,10 @@ if TYPE_CHECKING:
     from engine.clusters import Clusters
 
 
+NO_LAYOUT = "no layout in this file: rebuild with --layout umap"
+SIGTERM_STATUS = 128 + signal.SIGTERM  # as a shell reports a process ended by SIGTERM
+
+
 class EmbtuiApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "embtui"
@@ -52,9 +58,11 @@ class EmbtuiApp(App):
 
     BINDINGS = APP_BINDINGS
 
-    def __init__(self, path: str | os.PathLike, **kwargs) -> None:
+    def __init__(self, path: str | os.PathLike, *, exit_on_sigterm: bool = False,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.path = str(path)
+        self.exit_on_sigterm = exit_on_sigterm  # run() asks; tests keep pytest's handlers
         self.ds = None
         self.n = 0
         self.layouts: list[str] = []
@@ -97,11 +105,29 @@ class EmbtuiApp(App):
             self.query_one(Scatter).marks = "groups"
         self.query_one(ExplorerView).fit(self.size.width, self.size.height)
         self.query_one(Scatter).focus()
+        if self.exit_on_sigterm:
+            # SIGTERM leaves as `q` does, so the driver restores the terminal on the way out
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGTERM, lambda: self.exit(return_code=SIGTERM_STATUS))
         self.load(self.path)
 
     def on_unmount(self) -> None:
+        if self.exit_on_sigterm:
+            with suppress(Exception):
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         with suppress(Exception):  # a worker may still be reading as the process ends
             self.ds.close()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unhandled error ends the app without Textual's traceback: run() raises it again
+        so the command line reports it in one line (EMBTUI_DEBUG=1 keeps the traceback)."""
+        if os.environ.get("EMBTUI_DEBUG"):
+            return super()._handle_exception(error)
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self._close_messages_no_wait()
 
     def on_resize(self, event) -> None:
         self.query_one(ExplorerView).fit(event.size.width, event.size.height)
@@ -159,6 +185,24 @@ class EmbtuiApp(App):
         text = str(err) if isinstance(err, loader.Failed) else (
             f"{event.worker.group}: {loader.one_line(err)}")
         self.notify(plain_label(text, 300), severity="error", markup=False)
+        self._show_failure(event.worker.group, loader.one_line(err.__cause__ or err))
+
+    def _show_failure(self, group: str, reason: str) -> None:
+        """A pane still waiting for what a failed worker was to bring says so, in place of
+        "loading…" forever."""
+        reason = plain_label(reason, 200)
+        if group == "load":
+            if self.graph is None:
+                self.query_one(NeighboursPane).show_message(
+                    f"could not load the neighbour graph: {reason}")
+            if self.threshold_view is None:
+                self.query_one(ClustersPane).show_message(f"could not load clusters: {reason}")
+            if self.xy is None:
+                self.query_one(StatusLine).update(
+                    Text(f"could not load the layout: {reason}", style="dim"))
+        elif group == "clusters":
+            self.query_one(ClustersPane).show_message(
+                f"could not compute clusters: {reason}")
 
     @property
     def _degree(self) -> np.ndarray | None:
@@ -171,8 +215,9 @@ class EmbtuiApp(App):
         self.layouts = message.layouts
         self.group_modes = message.group_modes
         if not self.layouts:
-            self.query_one(StatusLine).update(
-                Text("this file has no layout yet (run embtui build)", style="dim"))
+            self.query_one(StatusLine).update(Text(NO_LAYOUT, style="dim"))
+            self.query_one(Scatter).border_title = plain_label(
+                f"{os.path.basename(self.path)} · {NO_LAYOUT}", 80)
 
     def on_layout_loaded(self, message: msg.LayoutLoaded) -> None:
         first = self.xy is None
@@ -278,7 +323,8 @@ class EmbtuiApp(App):
         if self.labels is None or not 0 <= i < self.n:
             return
         self.picks.select(i, remember)
-        self.query_one(Scatter).set_cursor(i)
+        if self._has_points:
+            self.query_one(Scatter).set_cursor(i)
         self._show_neighbours()
         self.query_one(DetailsPane).show_message(plain_label(self.labels[i], 200) + " …")
         self.load_entity(self.ds, i, self.ids, self.labels)
@@ -293,8 +339,13 @@ class EmbtuiApp(App):
             self.query_one(NeighboursPane).show_entity(self.selection, self.trail, self.graph,
                                                        self.labels)
 
+    @property
+    def _has_points(self) -> bool:
+        """The scatter holds the entities (without a layout it has no points to index)."""
+        return self.xy is not None and len(self.xy) == self.n
+
     def _apply_highlight(self) -> None:
-        if self.labels is None:
+        if self.labels is None or not self._has_points:
             return
         idx = self.picks.highlight(self.view, self.graph)
         labels = [plain_label(self.labels[i], 24) for i in idx.tolist()]
@@ -319,13 +370,16 @@ class EmbtuiApp(App):
         """Choose the listed cluster c (None: let go of the chosen one)."""
         if c is None:
             self.picks.anchor = None
+        elif self.view is None or not 0 <= c < len(self.view):
+            return
         else:
             self.picks.choose(self.view, c, self._degree)
         self._show_clusters()
         self._apply_highlight()
 
     def on_clusters_pane_chosen(self, message: ClustersPane.Chosen) -> None:
-        if self.view is not None:
+        # made for the listing on screen when it was sent: the threshold may have moved since
+        if self.view is not None and message.view is self.view:
             self._choose(message.cluster)
 
     def on_clusters_pane_back(self, message: ClustersPane.Back) -> None:
@@ -442,7 +496,7 @@ class EmbtuiApp(App):
 
     def go_to_cluster(self, c: int) -> None:
         if self.view is not None and 0 <= c < len(self.view):
-            self.post_message(ClustersPane.Chosen(c))
+            self.post_message(ClustersPane.Chosen(c, self.view))
             self._activate("clusters", compact_only=True)
 
     # zoom and pan from any pane; the scatter's ViewChanged updates the status line
@@ -494,6 +548,16 @@ class EmbtuiApp(App):
             self._choose(None)
 
 
-def run(path: str | os.PathLike) -> None:
-    """Open the explorer on a dataset file (blocks until the user quits)."""
-    EmbtuiApp(path).run()
+def run(path: str | os.PathLike) -> int:
+    """Open the explorer on a dataset file (blocks until the user quits); the exit status."""
+    app = EmbtuiApp(path, exit_on_sigterm=True)
+    app.run()
+    return outcome(app)
+
+
+def outcome(app: App) -> int:
+    """How a finished app ended: its error raised again (for a one-line report), else its
+    return code (143 after SIGTERM, 0 after `q`)."""
+    if app._exception is not None:
+        raise app._exception
+    return app.return_code or 0
