@@ -19,6 +19,7 @@ import numpy as np
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
+from textual.filter import Monochrome, NoColor
 from textual.screen import ModalScreen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -32,7 +33,7 @@ from tui.keys import APP_BINDINGS
 from tui.screens import ErrorScreen, ExportScreen
 from tui.selection import MEMBER_LIMIT, Selection
 from tui.state import Colouring, ThresholdScale, colour_by_view, made_where, mode_title
-from tui.text import plain_label
+from tui.text import plain_content, plain_label
 from tui.widgets.clusters import ClustersPane
 from tui.widgets.details import DetailsPane, cluster_line
 from tui.widgets.explorer import ExplorerView
@@ -63,6 +64,11 @@ class EmbtuiApp(App):
         super().__init__(**kwargs)
         self.path = str(path)
         self.exit_on_sigterm = exit_on_sigterm  # run() asks; tests keep pytest's handlers
+        if self.no_color or os.environ.get("TERM", "").lower() in ("dumb", "unknown"):
+            # no colour codes at all: Textual's own NO_COLOR filter only turns them grey
+            self.no_color = True
+            self._filters = [f for f in self._filters if not isinstance(f, Monochrome)]
+            self._filters.append(NoColor())
         self.ds = None
         self.n = 0
         self.layouts: list[str] = []
@@ -92,7 +98,7 @@ class EmbtuiApp(App):
     # ---- layout ------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield ExplorerView(plain_label(os.path.basename(self.path), 40), id="main")
+        yield ExplorerView(plain_content(os.path.basename(self.path), 40), id="main")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -117,6 +123,10 @@ class EmbtuiApp(App):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         with suppress(Exception):  # a worker may still be reading as the process ends
             self.ds.close()
+
+    def say(self, text: str, **kwargs) -> None:
+        """A notification: plain text, whatever data it holds (labels, paths, column names)."""
+        self.notify(plain_label(text, 300), markup=False, **kwargs)
 
     def _handle_exception(self, error: Exception) -> None:
         """An unhandled error ends the app without Textual's traceback: run() raises it again
@@ -184,7 +194,7 @@ class EmbtuiApp(App):
             return
         text = str(err) if isinstance(err, loader.Failed) else (
             f"{event.worker.group}: {loader.one_line(err)}")
-        self.notify(plain_label(text, 300), severity="error", markup=False)
+        self.say(text, severity="error")
         self._show_failure(event.worker.group, loader.one_line(err.__cause__ or err))
 
     def _show_failure(self, group: str, reason: str) -> None:
@@ -216,7 +226,7 @@ class EmbtuiApp(App):
         self.group_modes = message.group_modes
         if not self.layouts:
             self.query_one(StatusLine).update(Text(NO_LAYOUT, style="dim"))
-            self.query_one(Scatter).border_title = plain_label(
+            self.query_one(Scatter).border_title = plain_content(
                 f"{os.path.basename(self.path)} · {NO_LAYOUT}", 80)
 
     def on_layout_loaded(self, message: msg.LayoutLoaded) -> None:
@@ -225,7 +235,7 @@ class EmbtuiApp(App):
         self.layout_name = message.name
         scatter = self.query_one(Scatter)
         scatter.set_points(message.xy)
-        scatter.border_title = plain_label(
+        scatter.border_title = plain_content(
             f"{os.path.basename(self.path)} · {message.name}", 60)
         if self.colour is not None:
             self._apply_colouring()
@@ -443,7 +453,7 @@ class EmbtuiApp(App):
 
     def action_search(self) -> None:
         if self.labels is None:
-            return self.notify("still loading the labels…", markup=False)
+            return self.say("still loading the labels…")
         self.push_screen(SearchScreen(self.ds, self.labels),
                          lambda i: None if i is None else self.select(i))
 
@@ -452,7 +462,7 @@ class EmbtuiApp(App):
 
     def action_threshold(self, steps: int, coarse: bool = False) -> None:
         if self.graph is None or self.scale is None or self.threshold is None:
-            self.notify("the clusters are still loading", markup=False)
+            self.say("the clusters are still loading")
             return
         if self.view is not None and self.view.method is not None:
             self.set_group_mode("clusters")  # back from listing communities
@@ -465,11 +475,11 @@ class EmbtuiApp(App):
         modes = self.group_modes
         i = modes.index(self.group_mode) if self.group_mode in modes else -1
         self.set_group_mode(modes[(i + 1) % len(modes)])
-        self.notify(f"colour: {mode_title(self.group_mode)}", timeout=2, markup=False)
+        self.say(f"colour: {mode_title(self.group_mode)}", timeout=2)
 
     def action_cycle_layout(self) -> None:
         if len(self.layouts) < 2 or self.layout_name is None:
-            self.notify("this file has one layout", timeout=2, markup=False)
+            self.say("this file has one layout", timeout=2)
             return
         i = self.layouts.index(self.layout_name)
         self.show_layout(self.layouts[(i + 1) % len(self.layouts)])
@@ -480,14 +490,14 @@ class EmbtuiApp(App):
 
     def action_back(self) -> None:
         if not self.trail:
-            self.notify("the trail is empty", timeout=2, markup=False)
+            self.say("the trail is empty", timeout=2)
             return
         self.select(self.trail.pop(), remember=False, show=None)
 
     def action_selection_cluster(self) -> None:
         """Choose the cluster of the selection: it then follows the selection as t moves."""
         if self.selection is None or self.view is None:
-            self.notify("select an entity first", timeout=2, markup=False)
+            self.say("select an entity first", timeout=2)
             return
         self.picks.anchor = self.selection
         self._show_clusters()
@@ -522,8 +532,7 @@ class EmbtuiApp(App):
                          selection=self.selection, graph=self.graph, threshold=self.threshold,
                          scale=self.scale, what=what)
         if job is None:
-            self.notify("select an entity or choose a cluster first", timeout=3,
-                        markup=False)
+            self.say("select an entity or choose a cluster first", timeout=3)
             return
         self.push_screen(ExportScreen(self.ds, job), self._exported)
 
@@ -531,7 +540,7 @@ class EmbtuiApp(App):
 
     def _exported(self, result: str | None) -> None:
         if result:
-            self.notify(f"exported {result}", timeout=5, markup=False)
+            self.say(f"exported {result}", timeout=5)
 
     def action_toggle_marks(self) -> None:
         scatter = self.query_one(Scatter)
@@ -539,8 +548,8 @@ class EmbtuiApp(App):
         self._apply_colouring()
         if self.view is not None:
             self._show_clusters()
-        self.notify("points drawn as " + ("group symbols" if scatter.marks == "groups"
-                                          else "braille dots"), timeout=2, markup=False)
+        self.say("points drawn as " + ("group symbols" if scatter.marks == "groups"
+                                          else "braille dots"), timeout=2)
 
     def action_clear(self) -> None:
         """Escape: let go of the chosen cluster."""

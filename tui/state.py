@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tui.text import plain_label
+
 if TYPE_CHECKING:  # the engine's cluster listing; importing it loads numba
     from engine.clusters import Clusters
 
@@ -158,7 +160,8 @@ def mode_title(mode: str) -> str:
     if mode == "clusters":
         return "clusters"
     kind, _, name = mode.partition(":")
-    return {"community": f"communities ({name})", "column": name}.get(kind, mode)
+    name = plain_label(name, 40)  # a metadata column's name is data
+    return {"community": f"communities ({name})", "column": name}.get(kind, plain_label(mode))
 
 
 def colour_by_view(view: Clusters, mode: str = "clusters") -> Colouring:
