@@ -89,6 +89,7 @@ class EmbtuiApp(App):
         self.colour: Colouring | None = None
         self.picks = Selection()
         self.search_ready = False
+        self.noted: set[str] = set()  # panes showing why the file lacks their data
 
     # the selection, the trail and the anchor of the chosen cluster live in self.picks
     selection = property(lambda self: self.picks.current)
@@ -202,12 +203,12 @@ class EmbtuiApp(App):
         "loading…" forever."""
         reason = plain_label(reason, 200)
         if group == "load":
-            if self.graph is None:
+            if self.graph is None and "graph" not in self.noted:
                 self.query_one(NeighboursPane).show_message(
                     f"could not load the neighbour graph: {reason}")
-            if self.threshold_view is None:
+            if self.threshold_view is None and not self.noted & {"graph", "tree"}:
                 self.query_one(ClustersPane).show_message(f"could not load clusters: {reason}")
-            if self.xy is None:
+            if self.xy is None and self.layouts:
                 self.query_one(StatusLine).update(
                     Text(f"could not load the layout: {reason}", style="dim"))
         elif group == "clusters":
@@ -258,6 +259,7 @@ class EmbtuiApp(App):
     def on_graph_loaded(self, message: msg.GraphLoaded) -> None:
         self.graph = message.graph
         if message.graph is None:
+            self.noted.add("graph")
             self.query_one(NeighboursPane).show_message(message.note)
             self.query_one(ClustersPane).show_message(message.note)
             return
@@ -269,6 +271,7 @@ class EmbtuiApp(App):
 
     def on_threshold_ready(self, message: msg.ThresholdReady) -> None:
         if message.scale is None:
+            self.noted.add("tree")
             self.query_one(ClustersPane).show_message(message.note)
             return
         self.scale = message.scale
@@ -478,6 +481,9 @@ class EmbtuiApp(App):
         self.say(f"colour: {mode_title(self.group_mode)}", timeout=2)
 
     def action_cycle_layout(self) -> None:
+        if not self.layouts:
+            self.say(NO_LAYOUT, timeout=3)
+            return
         if len(self.layouts) < 2 or self.layout_name is None:
             self.say("this file has one layout", timeout=2)
             return
@@ -504,7 +510,12 @@ class EmbtuiApp(App):
         self._apply_highlight()
         self._activate("clusters", compact_only=True)
 
-    def go_to_cluster(self, c: int) -> None:
+    def go_to_cluster(self, c: int, view: Clusters | None = None) -> None:
+        """Choose cluster c of `view` (the palette's listing; None: the current one), unless
+        the listing has changed since."""
+        if view is not None and view is not self.view:
+            self.say("the clusters have changed since: open the palette again", timeout=3)
+            return
         if self.view is not None and 0 <= c < len(self.view):
             self.post_message(ClustersPane.Chosen(c, self.view))
             self._activate("clusters", compact_only=True)

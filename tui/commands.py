@@ -45,7 +45,7 @@ class ExplorerCommands(Provider):
                     examples[c]) else view.members(c)[0]
                 name = plain_label(app.labels[first], 40)
                 out.append((f"Go to cluster {c} ({int(view.sizes[c])}): {name}",
-                            partial(app.go_to_cluster, c), "highlight it and list members"))
+                            partial(app.go_to_cluster, c, view), "highlight it and list members"))
         return out
 
     def _plain_commands(self) -> list[tuple[str, object, str]]:

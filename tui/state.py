@@ -268,6 +268,6 @@ def sim_histogram(sim: np.ndarray, bins: int = 40) -> tuple[np.ndarray, np.ndarr
     s = s.astype(np.float64)  # float32 edges cannot split a range as narrow as its spacing
     lo, hi = float(s.min()), float(s.max())
     if hi - lo <= 1e-9 * max(1.0, abs(lo)):
-        # every similarity the same (identical or 1-d vectors): one bar around the value
-        return np.array([len(s)], np.int64), np.array([lo - 0.005, hi + 0.005])
+        # every similarity the same (identical or 1-d vectors): one bar from the value
+        return np.array([len(s)], np.int64), np.array([lo, lo + 0.01])
     return np.histogram(s, bins=bins, range=(lo, hi))

@@ -125,6 +125,9 @@ async def test_a_file_without_a_layout_opens_and_says_so(which, request, settle)
         await pilot.press("enter")
         await settle(pilot)
         assert "alpha" in app.labels[app.selection]
+        await pilot.press("plus", "minus", "0", "v", "m", "c")  # the keys of the scatter
+        await settle(pilot)
+        assert app.is_running and any(NO_LAYOUT in n for n in notes(app))
         assert not [n for n in app._notifications if n.severity == "error"]
 
 
@@ -147,7 +150,7 @@ async def test_constant_similarities_open(which, request, settle):
 def test_histogram_of_one_value_is_one_bin():
     from tui.state import sim_histogram
     counts, edges = sim_histogram(np.ones((20, 5), np.float32))
-    assert counts.tolist() == [100] and edges[0] < 1 < edges[-1]
+    assert counts.tolist() == [100] and edges[0] == 1 < edges[-1]
 
 
 async def test_a_failed_load_step_says_so_in_its_panes(explorer, monkeypatch, settle):
@@ -195,6 +198,10 @@ async def test_a_stale_cluster_choice_is_dropped(explorer, settle):
         app.post_message(ClustersPane.Chosen(0, app.view))  # a current one still works
         await settle(pilot)
         assert app.anchor is not None and app.view.cluster_of(app.anchor) == 0
+        app.go_to_cluster(last, old)  # the palette's command, made before the threshold moved
+        await settle(pilot)
+        assert app.view.cluster_of(app.anchor) == 0
+        assert any("changed since" in n for n in notes(app))
 
 
 # ---- 7 and 13: names and labels are plain text everywhere -------------------------------------
@@ -375,3 +382,23 @@ def test_term_dumb_build_progress_has_no_colour(vectors_parquet, tmp_path, term,
     assert status == 0, out[-500:]
     assert b"knn" in out  # the progress was drawn, to this terminal
     assert colour_codes(out) == set()
+
+
+# ---- an empty search ---------------------------------------------------------------------------
+
+async def test_a_blank_search_says_what_to_do(explorer, settle):
+    from tui.widgets.search import SearchScreen
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"al")
+        await settle(pilot)
+        await pilot.press("backspace", "backspace", "space", "space")
+        await settle(pilot)
+        status = app.screen.query_one("#search-status")
+        assert "type to search" in str(status.content)
+        assert app.screen.query_one("#search-results").option_count == 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SearchScreen)
+        assert "type part of a label to search" in str(status.content)
