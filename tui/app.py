@@ -22,7 +22,7 @@ from textual.app import App, ComposeResult
 from textual.filter import Monochrome, NoColor
 from textual.screen import ModalScreen
 from textual.widgets import Footer
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerFailed, WorkerState, get_current_worker
 
 from tui import loader
 from tui import messages as msg
@@ -578,6 +578,9 @@ def run(path: str | os.PathLike) -> int:
 def outcome(app: App) -> int:
     """How a finished app ended: its error raised again (for a one-line report), else its
     return code (143 after SIGTERM, 0 after `q`)."""
-    if app._exception is not None:
-        raise app._exception
+    err = app._exception
+    if isinstance(err, WorkerFailed):  # a worker's own error names the fault, not the wrapper
+        err = err.error
+    if err is not None:
+        raise err
     return app.return_code or 0

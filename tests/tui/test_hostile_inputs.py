@@ -281,6 +281,14 @@ def test_a_crash_in_the_explorer_is_one_line_and_a_failure(vectors_dataset, monk
                    "(set EMBTUI_DEBUG=1 for the traceback)\n")
 
 
+def test_a_failed_worker_is_reported_as_its_own_error(vectors_dataset):
+    from textual.worker import WorkerFailed
+    app = EmbtuiApp(vectors_dataset)
+    app._exception = WorkerFailed(KeyError("lost"))
+    with pytest.raises(KeyError, match="lost"):
+        outcome(app)
+
+
 def test_quitting_is_status_zero(vectors_dataset, monkeypatch):
     from tui.app import run
 
