@@ -464,6 +464,9 @@ class EmbtuiApp(App):
         self.push_screen(HelpScreen(self._focused_pane_name()))
 
     def action_threshold(self, steps: int, coarse: bool = False) -> None:
+        if self.noted & {"graph", "tree"}:
+            self.say("this file has no merge tree, so no thresholds (run embtui build)")
+            return
         if self.graph is None or self.scale is None or self.threshold is None:
             self.say("the clusters are still loading")
             return

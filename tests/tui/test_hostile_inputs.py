@@ -131,6 +131,31 @@ async def test_a_file_without_a_layout_opens_and_says_so(which, request, settle)
         assert not [n for n in app._notifications if n.severity == "error"]
 
 
+@pytest.fixture(scope="module")
+def graph_only(tmp_path_factory, no_layout):
+    out = tmp_path_factory.mktemp("bare") / "vectors.duckdb"
+    shutil.copy(no_layout, out)
+    store = Store.open(out, read_only=False)
+    try:
+        store.drop_derived(keep=[])  # the entities and the neighbour graph alone
+    finally:
+        store.close()
+    return out
+
+
+async def test_a_file_with_only_a_graph_opens(graph_only, settle):
+    app = EmbtuiApp(graph_only)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        app.select(3)
+        await settle(pilot)
+        assert app.query_one(NeighboursPane)._indices
+        assert "no merge tree" in pane_text(app, ClustersPane)
+        await pilot.press("]")
+        await settle(pilot)
+        assert any("no merge tree" in n for n in notes(app)) and app.is_running
+
+
 # ---- 12: constant similarities; a load step that fails ----------------------------------------
 
 @pytest.mark.parametrize("which", ["identical", "one_dim"])
