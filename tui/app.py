@@ -9,7 +9,9 @@ on the dataset's lock. The first frame shows before the dataset is even open.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -17,9 +19,10 @@ import numpy as np
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
+from textual.filter import Monochrome, NoColor
 from textual.screen import ModalScreen
 from textual.widgets import Footer
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerFailed, WorkerState, get_current_worker
 
 from tui import loader
 from tui import messages as msg
@@ -30,7 +33,7 @@ from tui.keys import APP_BINDINGS
 from tui.screens import ErrorScreen, ExportScreen
 from tui.selection import MEMBER_LIMIT, Selection
 from tui.state import Colouring, ThresholdScale, colour_by_view, made_where, mode_title
-from tui.text import plain_label
+from tui.text import plain_content, plain_label
 from tui.widgets.clusters import ClustersPane
 from tui.widgets.details import DetailsPane, cluster_line
 from tui.widgets.explorer import ExplorerView
@@ -44,6 +47,10 @@ if TYPE_CHECKING:
     from engine.clusters import Clusters
 
 
+NO_LAYOUT = "no layout in this file: rebuild with --layout umap"
+SIGTERM_STATUS = 128 + signal.SIGTERM  # as a shell reports a process ended by SIGTERM
+
+
 class EmbtuiApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "embtui"
@@ -52,9 +59,16 @@ class EmbtuiApp(App):
 
     BINDINGS = APP_BINDINGS
 
-    def __init__(self, path: str | os.PathLike, **kwargs) -> None:
+    def __init__(self, path: str | os.PathLike, *, exit_on_sigterm: bool = False,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.path = str(path)
+        self.exit_on_sigterm = exit_on_sigterm  # run() asks; tests keep pytest's handlers
+        if self.no_color or os.environ.get("TERM", "").lower() in ("dumb", "unknown"):
+            # no colour codes at all: Textual's own NO_COLOR filter only turns them grey
+            self.no_color = True
+            self._filters = [f for f in self._filters if not isinstance(f, Monochrome)]
+            self._filters.append(NoColor())
         self.ds = None
         self.n = 0
         self.layouts: list[str] = []
@@ -75,6 +89,7 @@ class EmbtuiApp(App):
         self.colour: Colouring | None = None
         self.picks = Selection()
         self.search_ready = False
+        self.noted: set[str] = set()  # panes showing why the file lacks their data
 
     # the selection, the trail and the anchor of the chosen cluster live in self.picks
     selection = property(lambda self: self.picks.current)
@@ -84,7 +99,7 @@ class EmbtuiApp(App):
     # ---- layout ------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield ExplorerView(plain_label(os.path.basename(self.path), 40), id="main")
+        yield ExplorerView(plain_content(os.path.basename(self.path), 40), id="main")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -97,11 +112,33 @@ class EmbtuiApp(App):
             self.query_one(Scatter).marks = "groups"
         self.query_one(ExplorerView).fit(self.size.width, self.size.height)
         self.query_one(Scatter).focus()
+        if self.exit_on_sigterm:
+            # SIGTERM leaves as `q` does, so the driver restores the terminal on the way out
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGTERM, lambda: self.exit(return_code=SIGTERM_STATUS))
         self.load(self.path)
 
     def on_unmount(self) -> None:
+        if self.exit_on_sigterm:
+            with suppress(Exception):
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         with suppress(Exception):  # a worker may still be reading as the process ends
             self.ds.close()
+
+    def say(self, text: str, **kwargs) -> None:
+        """A notification: plain text, whatever data it holds (labels, paths, column names)."""
+        self.notify(plain_label(text, 300), markup=False, **kwargs)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unhandled error ends the app without Textual's traceback: run() raises it again
+        so the command line reports it in one line (EMBTUI_DEBUG=1 keeps the traceback)."""
+        if os.environ.get("EMBTUI_DEBUG"):
+            return super()._handle_exception(error)
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self._close_messages_no_wait()
 
     def on_resize(self, event) -> None:
         self.query_one(ExplorerView).fit(event.size.width, event.size.height)
@@ -158,7 +195,25 @@ class EmbtuiApp(App):
             return
         text = str(err) if isinstance(err, loader.Failed) else (
             f"{event.worker.group}: {loader.one_line(err)}")
-        self.notify(plain_label(text, 300), severity="error", markup=False)
+        self.say(text, severity="error")
+        self._show_failure(event.worker.group, loader.one_line(err.__cause__ or err))
+
+    def _show_failure(self, group: str, reason: str) -> None:
+        """A pane still waiting for what a failed worker was to bring says so, in place of
+        "loading…" forever."""
+        reason = plain_label(reason, 200)
+        if group == "load":
+            if self.graph is None and "graph" not in self.noted:
+                self.query_one(NeighboursPane).show_message(
+                    f"could not load the neighbour graph: {reason}")
+            if self.threshold_view is None and not self.noted & {"graph", "tree"}:
+                self.query_one(ClustersPane).show_message(f"could not load clusters: {reason}")
+            if self.xy is None and self.layouts:
+                self.query_one(StatusLine).update(
+                    Text(f"could not load the layout: {reason}", style="dim"))
+        elif group == "clusters":
+            self.query_one(ClustersPane).show_message(
+                f"could not compute clusters: {reason}")
 
     @property
     def _degree(self) -> np.ndarray | None:
@@ -171,8 +226,9 @@ class EmbtuiApp(App):
         self.layouts = message.layouts
         self.group_modes = message.group_modes
         if not self.layouts:
-            self.query_one(StatusLine).update(
-                Text("this file has no layout yet (run embtui build)", style="dim"))
+            self.query_one(StatusLine).update(Text(NO_LAYOUT, style="dim"))
+            self.query_one(Scatter).border_title = plain_content(
+                f"{os.path.basename(self.path)} · {NO_LAYOUT}", 80)
 
     def on_layout_loaded(self, message: msg.LayoutLoaded) -> None:
         first = self.xy is None
@@ -180,7 +236,7 @@ class EmbtuiApp(App):
         self.layout_name = message.name
         scatter = self.query_one(Scatter)
         scatter.set_points(message.xy)
-        scatter.border_title = plain_label(
+        scatter.border_title = plain_content(
             f"{os.path.basename(self.path)} · {message.name}", 60)
         if self.colour is not None:
             self._apply_colouring()
@@ -203,6 +259,7 @@ class EmbtuiApp(App):
     def on_graph_loaded(self, message: msg.GraphLoaded) -> None:
         self.graph = message.graph
         if message.graph is None:
+            self.noted.add("graph")
             self.query_one(NeighboursPane).show_message(message.note)
             self.query_one(ClustersPane).show_message(message.note)
             return
@@ -214,6 +271,7 @@ class EmbtuiApp(App):
 
     def on_threshold_ready(self, message: msg.ThresholdReady) -> None:
         if message.scale is None:
+            self.noted.add("tree")
             self.query_one(ClustersPane).show_message(message.note)
             return
         self.scale = message.scale
@@ -278,7 +336,8 @@ class EmbtuiApp(App):
         if self.labels is None or not 0 <= i < self.n:
             return
         self.picks.select(i, remember)
-        self.query_one(Scatter).set_cursor(i)
+        if self._has_points:
+            self.query_one(Scatter).set_cursor(i)
         self._show_neighbours()
         self.query_one(DetailsPane).show_message(plain_label(self.labels[i], 200) + " …")
         self.load_entity(self.ds, i, self.ids, self.labels)
@@ -293,8 +352,13 @@ class EmbtuiApp(App):
             self.query_one(NeighboursPane).show_entity(self.selection, self.trail, self.graph,
                                                        self.labels)
 
+    @property
+    def _has_points(self) -> bool:
+        """The scatter holds the entities (without a layout it has no points to index)."""
+        return self.xy is not None and len(self.xy) == self.n
+
     def _apply_highlight(self) -> None:
-        if self.labels is None:
+        if self.labels is None or not self._has_points:
             return
         idx = self.picks.highlight(self.view, self.graph)
         labels = [plain_label(self.labels[i], 24) for i in idx.tolist()]
@@ -319,13 +383,16 @@ class EmbtuiApp(App):
         """Choose the listed cluster c (None: let go of the chosen one)."""
         if c is None:
             self.picks.anchor = None
+        elif self.view is None or not 0 <= c < len(self.view):
+            return
         else:
             self.picks.choose(self.view, c, self._degree)
         self._show_clusters()
         self._apply_highlight()
 
     def on_clusters_pane_chosen(self, message: ClustersPane.Chosen) -> None:
-        if self.view is not None:
+        # made for the listing on screen when it was sent: the threshold may have moved since
+        if self.view is not None and message.view is self.view:
             self._choose(message.cluster)
 
     def on_clusters_pane_back(self, message: ClustersPane.Back) -> None:
@@ -389,7 +456,7 @@ class EmbtuiApp(App):
 
     def action_search(self) -> None:
         if self.labels is None:
-            return self.notify("still loading the labels…", markup=False)
+            return self.say("still loading the labels…")
         self.push_screen(SearchScreen(self.ds, self.labels),
                          lambda i: None if i is None else self.select(i))
 
@@ -397,8 +464,11 @@ class EmbtuiApp(App):
         self.push_screen(HelpScreen(self._focused_pane_name()))
 
     def action_threshold(self, steps: int, coarse: bool = False) -> None:
+        if self.noted & {"graph", "tree"}:
+            self.say("this file has no merge tree, so no thresholds (run embtui build)")
+            return
         if self.graph is None or self.scale is None or self.threshold is None:
-            self.notify("the clusters are still loading", markup=False)
+            self.say("the clusters are still loading")
             return
         if self.view is not None and self.view.method is not None:
             self.set_group_mode("clusters")  # back from listing communities
@@ -411,11 +481,14 @@ class EmbtuiApp(App):
         modes = self.group_modes
         i = modes.index(self.group_mode) if self.group_mode in modes else -1
         self.set_group_mode(modes[(i + 1) % len(modes)])
-        self.notify(f"colour: {mode_title(self.group_mode)}", timeout=2, markup=False)
+        self.say(f"colour: {mode_title(self.group_mode)}", timeout=2)
 
     def action_cycle_layout(self) -> None:
+        if not self.layouts:
+            self.say(NO_LAYOUT, timeout=3)
+            return
         if len(self.layouts) < 2 or self.layout_name is None:
-            self.notify("this file has one layout", timeout=2, markup=False)
+            self.say("this file has one layout", timeout=2)
             return
         i = self.layouts.index(self.layout_name)
         self.show_layout(self.layouts[(i + 1) % len(self.layouts)])
@@ -426,23 +499,28 @@ class EmbtuiApp(App):
 
     def action_back(self) -> None:
         if not self.trail:
-            self.notify("the trail is empty", timeout=2, markup=False)
+            self.say("the trail is empty", timeout=2)
             return
         self.select(self.trail.pop(), remember=False, show=None)
 
     def action_selection_cluster(self) -> None:
         """Choose the cluster of the selection: it then follows the selection as t moves."""
         if self.selection is None or self.view is None:
-            self.notify("select an entity first", timeout=2, markup=False)
+            self.say("select an entity first", timeout=2)
             return
         self.picks.anchor = self.selection
         self._show_clusters()
         self._apply_highlight()
         self._activate("clusters", compact_only=True)
 
-    def go_to_cluster(self, c: int) -> None:
+    def go_to_cluster(self, c: int, view: Clusters | None = None) -> None:
+        """Choose cluster c of `view` (the palette's listing; None: the current one), unless
+        the listing has changed since."""
+        if view is not None and view is not self.view:
+            self.say("the clusters have changed since: open the palette again", timeout=3)
+            return
         if self.view is not None and 0 <= c < len(self.view):
-            self.post_message(ClustersPane.Chosen(c))
+            self.post_message(ClustersPane.Chosen(c, self.view))
             self._activate("clusters", compact_only=True)
 
     # zoom and pan from any pane; the scatter's ViewChanged updates the status line
@@ -468,8 +546,7 @@ class EmbtuiApp(App):
                          selection=self.selection, graph=self.graph, threshold=self.threshold,
                          scale=self.scale, what=what)
         if job is None:
-            self.notify("select an entity or choose a cluster first", timeout=3,
-                        markup=False)
+            self.say("select an entity or choose a cluster first", timeout=3)
             return
         self.push_screen(ExportScreen(self.ds, job), self._exported)
 
@@ -477,7 +554,7 @@ class EmbtuiApp(App):
 
     def _exported(self, result: str | None) -> None:
         if result:
-            self.notify(f"exported {result}", timeout=5, markup=False)
+            self.say(f"exported {result}", timeout=5)
 
     def action_toggle_marks(self) -> None:
         scatter = self.query_one(Scatter)
@@ -485,8 +562,8 @@ class EmbtuiApp(App):
         self._apply_colouring()
         if self.view is not None:
             self._show_clusters()
-        self.notify("points drawn as " + ("group symbols" if scatter.marks == "groups"
-                                          else "braille dots"), timeout=2, markup=False)
+        self.say("points drawn as " + ("group symbols" if scatter.marks == "groups"
+                                          else "braille dots"), timeout=2)
 
     def action_clear(self) -> None:
         """Escape: let go of the chosen cluster."""
@@ -494,6 +571,19 @@ class EmbtuiApp(App):
             self._choose(None)
 
 
-def run(path: str | os.PathLike) -> None:
-    """Open the explorer on a dataset file (blocks until the user quits)."""
-    EmbtuiApp(path).run()
+def run(path: str | os.PathLike) -> int:
+    """Open the explorer on a dataset file (blocks until the user quits); the exit status."""
+    app = EmbtuiApp(path, exit_on_sigterm=True)
+    app.run()
+    return outcome(app)
+
+
+def outcome(app: App) -> int:
+    """How a finished app ended: its error raised again (for a one-line report), else its
+    return code (143 after SIGTERM, 0 after `q`)."""
+    err = app._exception
+    if isinstance(err, WorkerFailed):  # a worker's own error names the fault, not the wrapper
+        err = err.error
+    if err is not None:
+        raise err
+    return app.return_code or 0

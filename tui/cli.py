@@ -382,8 +382,7 @@ def _cmd_explore(path: str | None) -> int:
     from engine.dataset import Dataset
     Dataset.open(path).close()  # bad files fail here, in one line, before the screen opens
     from tui.app import run
-    run(path)
-    return 0
+    return run(path)  # an error in the app is raised here, reported by main in one line
 
 
 _COMMANDS = {"info": _cmd_info, "neighbors": _cmd_neighbors, "clusters": _cmd_clusters,

@@ -45,16 +45,20 @@ class ExplorerCommands(Provider):
                     examples[c]) else view.members(c)[0]
                 name = plain_label(app.labels[first], 40)
                 out.append((f"Go to cluster {c} ({int(view.sizes[c])}): {name}",
-                            partial(app.go_to_cluster, c), "highlight it and list members"))
+                            partial(app.go_to_cluster, c, view), "highlight it and list members"))
         return out
 
+    def _plain_commands(self) -> list[tuple[str, object, str]]:
+        # titles hold column, layout and entity names: plain text, never markup or controls
+        return [(plain_label(t, 80), cb, plain_label(h, 120)) for t, cb, h in self._commands()]
+
     async def discover(self) -> Hits:
-        for title, callback, help_text in self._commands():
+        for title, callback, help_text in self._plain_commands():
             yield DiscoveryHit(Content(title), callback, text=title, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, callback, help_text in self._commands():
+        for title, callback, help_text in self._plain_commands():
             score = matcher.match(title)
             if score > 0:
                 # Titles may hold labels: highlight on plain Content, never parse markup.

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tui.text import plain_label
+
 if TYPE_CHECKING:  # the engine's cluster listing; importing it loads numba
     from engine.clusters import Clusters
 
@@ -158,7 +160,8 @@ def mode_title(mode: str) -> str:
     if mode == "clusters":
         return "clusters"
     kind, _, name = mode.partition(":")
-    return {"community": f"communities ({name})", "column": name}.get(kind, mode)
+    name = plain_label(name, 40)  # a metadata column's name is data
+    return {"community": f"communities ({name})", "column": name}.get(kind, plain_label(mode))
 
 
 def colour_by_view(view: Clusters, mode: str = "clusters") -> Colouring:
@@ -262,7 +265,9 @@ def sim_histogram(sim: np.ndarray, bins: int = 40) -> tuple[np.ndarray, np.ndarr
     s = s[np.isfinite(s)]
     if len(s) == 0:
         return np.zeros(bins, np.int64), np.linspace(0, 1, bins + 1)
+    s = s.astype(np.float64)  # float32 edges cannot split a range as narrow as its spacing
     lo, hi = float(s.min()), float(s.max())
-    if hi <= lo:
-        hi = lo + 1e-6
+    if hi - lo <= 1e-9 * max(1.0, abs(lo)):
+        # every similarity the same (identical or 1-d vectors): one bar from the value
+        return np.array([len(s)], np.int64), np.array([lo, lo + 0.01])
     return np.histogram(s, bins=bins, range=(lo, hi))

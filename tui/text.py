@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 
 from rich.cells import cell_len
+from textual.content import Content
 
 REPLACEMENT = "\ufffd"
 ELLIPSIS = "…"
@@ -58,3 +59,9 @@ def plain_label(s, max_len: int | None = None) -> str:
             width += w
         out = "".join(kept) + ELLIPSIS
     return out
+
+
+def plain_content(s, max_len: int | None = None) -> Content:
+    """`plain_label(s)` as Textual Content, for what would otherwise parse a str as markup
+    (border titles, notifications): `[@click=app.quit]x` stays those characters."""
+    return Content(plain_label(s, max_len))

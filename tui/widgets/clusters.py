@@ -110,9 +110,13 @@ class ClustersPane(Pane):
     BINDINGS = [Binding("escape", "back", "Back to clusters", id="clusters.back")]
 
     class Chosen(Message):
-        def __init__(self, cluster: int) -> None:
+        """Cluster number `cluster` of `view`, the listing it was chosen in: a number means
+        nothing in another listing, so the app drops it once the listing has changed."""
+
+        def __init__(self, cluster: int, view=None) -> None:
             super().__init__()
             self.cluster = cluster
+            self.view = view
 
     class MemberChosen(Message):
         def __init__(self, index: int) -> None:
@@ -126,6 +130,7 @@ class ClustersPane(Pane):
         super().__init__("Clusters", **kwargs)
         self._mode = "clusters"
         self._rows: list[int] = []  # cluster numbers, or entity indices in members mode
+        self._view = None  # the Clusters the rows number
 
     def compose(self):
         yield ThresholdBar(id="cl-threshold")
@@ -151,6 +156,7 @@ class ClustersPane(Pane):
 
         swatches[c] is how cluster c looks in the scatter (a coloured block or a symbol)."""
         self._mode = "clusters"
+        self._view = view
         summary = Text(no_wrap=True, overflow="ellipsis")
         summary.append(f"{len(view)} clusters", style="bold")
         summary.append(f" · {view.singletons} alone", style="dim")
@@ -240,7 +246,7 @@ class ClustersPane(Pane):
         if i >= len(self._rows):
             return
         if self._mode == "clusters":
-            self.post_message(self.Chosen(self._rows[i]))
+            self.post_message(self.Chosen(self._rows[i], self._view))
         else:
             self.post_message(self.MemberChosen(self._rows[i]))
 

@@ -158,6 +158,10 @@ class SearchScreen(ModalScreen[int | None]):
         h = results.highlighted
         if self._idx:
             self.dismiss(self._idx[h if h is not None and h < len(self._idx) else 0])
+        elif not self.query_one("#search-input", Input).value.strip():
+            # Enter on an empty or blank query: say what the box wants instead of nothing
+            self.query_one("#search-status", Static).update(
+                Text("type part of a label to search (Esc closes)", style="dim"))
 
     @on(OptionList.OptionSelected, "#search-results")
     def _selected(self, event: OptionList.OptionSelected) -> None:
