@@ -67,9 +67,15 @@ def _keep_largest(indptr, data, m, keep):
         if hi - lo <= m:
             keep[lo:hi] = True
             continue
-        order = np.argsort(-np.abs(data[lo:hi]), kind="mergesort")
-        for r in range(m):
-            keep[lo + order[r]] = True
+        mag = np.abs(data[lo:hi])
+        cut = np.partition(mag, len(mag) - m)[len(mag) - m]  # the m-th largest |w|
+        ties = m - np.count_nonzero(mag > cut)  # entries equal to cut that still fit
+        for r in range(len(mag)):
+            if mag[r] > cut:
+                keep[lo + r] = True
+            elif mag[r] == cut and ties > 0:
+                keep[lo + r] = True
+                ties -= 1
 
 
 def _largest(G: sp.csr_matrix, m: int | None) -> sp.csr_matrix:
