@@ -424,6 +424,7 @@ def _knn_collections(opt: BuildOptions, built: Built, progress: Progress) -> Gra
     if opt.graph == "context":
         from engine.concepts import context_similarity, correlation_graph
         G = correlation_graph(S, opt.min_weight)
+        del S  # G holds the whole positive rows: one copy of them at a time
         S, stats = context_similarity(G, in_degree_cap=opt.in_degree_cap,
                                       threshold=opt.context_threshold, k=opt.k,
                                       corr_k=opt.corr_k, measure=opt.context_measure,
