@@ -7,6 +7,9 @@ them without loading numba or DuckDB.
 METRICS = ("cosine", "euclidean", "dot")
 MEASURES = ("npmi", "ppmi", "jaccard", "conditional", "inverse-log")
 GRAPHS = ("association", "context")
+# The context graph's similarity (engine.concepts): the method's σ on raw weights (default),
+# or σ of the rows scaled to unit mass, 1 − ½‖p − q‖₁ (scale-free).
+CONTEXT_MEASURES = ("sigma", "normalised-l1")
 LAYOUTS = ("umap", "mde-umap")
 COMMUNITIES = ("label-propagation", "slpa", "kmeans")
 

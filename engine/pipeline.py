@@ -26,7 +26,7 @@ import numpy as np
 from engine.errors import InputError, OutputError
 from engine.ingest import Ingested, file_key, read_collections, read_vectors
 from engine.knngraph import KnnGraph
-from engine.methods import COMMUNITIES, GRAPHS, LAYOUTS, MEASURES
+from engine.methods import COMMUNITIES, CONTEXT_MEASURES, GRAPHS, LAYOUTS, MEASURES
 from engine.paths import check_file, output_path, temp_beside
 from engine.steps import (
     BuildOptions,
@@ -360,6 +360,9 @@ def _check_options(opt: BuildOptions) -> None:
         if not 0 <= opt.context_threshold <= 1:
             raise InputError("--context-threshold is a similarity in [0, 1] "
                              f"(got {opt.context_threshold})")
+        if opt.context_measure not in CONTEXT_MEASURES:
+            raise InputError(f"unknown context measure '{opt.context_measure}' (use "
+                             f"{', '.join(CONTEXT_MEASURES)})")
     if opt.text_col is not None:
         if opt.kind != "vectors":
             raise InputError("--text-column embeds texts as vectors; it does not go with "
@@ -420,9 +423,11 @@ def _knn_collections(opt: BuildOptions, built: Built, progress: Progress) -> Gra
     S = association(C, m.n_collections, opt.measure)
     if opt.graph == "context":
         from engine.concepts import context_similarity, correlation_graph
-        G = correlation_graph(S, opt.corr_k, opt.min_weight)
+        G = correlation_graph(S, opt.min_weight)
+        del S  # G holds the whole positive rows: one copy of them at a time
         S, stats = context_similarity(G, in_degree_cap=opt.in_degree_cap,
                                       threshold=opt.context_threshold, k=opt.k,
+                                      corr_k=opt.corr_k, measure=opt.context_measure,
                                       return_stats=True)
         idx, sim = top_k(S, opt.k)
         stats.update(_edge_stats(idx), graph="context")

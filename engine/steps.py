@@ -41,7 +41,8 @@ class BuildOptions:
     min_weight: float | None = None
     corr_k: int = 50
     in_degree_cap: int | None = 1000
-    context_threshold: float = 0.1
+    context_threshold: float = 0.0
+    context_measure: str = "sigma"  # engine.methods.CONTEXT_MEASURES
     # common
     k: int = 15
     layouts: tuple[str, ...] = ("umap",)
@@ -96,8 +97,11 @@ def _graph_params(opt: BuildOptions, n: int | None) -> dict:
     if opt.min_weight is not None:
         params["min_weight"] = opt.min_weight
     if opt.graph == "context":
+        # context_version 2: σ on raw weights, the cap removes in-links beyond it (version 1,
+        # unmarked, normalised rows and a cap that only stopped hubs proposing pairs)
         params.update(graph="context", corr_k=opt.corr_k, in_degree_cap=opt.in_degree_cap,
-                      threshold=opt.context_threshold)
+                      threshold=opt.context_threshold, context_measure=opt.context_measure,
+                      context_version=2)
     return params
 
 

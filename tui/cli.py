@@ -11,7 +11,7 @@ import sys
 from engine import __version__
 from engine.errors import EmbtuiError, InputError
 from engine.export import FORMAT_NAMES
-from engine.methods import GRAPHS, MEASURES, METRICS, check_threshold
+from engine.methods import CONTEXT_MEASURES, GRAPHS, MEASURES, METRICS, check_threshold
 
 COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export")
 
@@ -79,12 +79,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--min-weight", type=float, default=None,
                    help="keep only associations at least this strong")
     c.add_argument("--corr-k", type=int, default=50,
-                   help="context graph: associated entities kept per entity (default 50)")
+                   help="context graph: each entity's strongest correlation edges the "
+                   "similarity runs over; the rest still count in its row sum (default 50)")
     c.add_argument("--in-degree-cap", type=int, default=1000,
-                   help="context graph: an entity in more neighbourhoods than this is a hub "
-                   "and proposes no candidate pairs (default 1000; 0: no cap)")
-    c.add_argument("--context-threshold", type=float, default=0.1,
-                   help="context graph: smallest context similarity kept (default 0.1)")
+                   help="context graph: each entity keeps only its N strongest incoming "
+                   "correlation edges (default 1000; 0: no cap)")
+    c.add_argument("--context-threshold", type=float, default=0.0,
+                   help="context graph: smallest context similarity kept (default 0: every "
+                   "scored pair, each entity's k best)")
+    c.add_argument("--context-measure", default=CONTEXT_MEASURES[0], choices=CONTEXT_MEASURES,
+                   help="context graph: sigma, the method's 1 − L1/(|ρ_i|₁ + |ρ_j|₁) on raw "
+                   "weights (default), or normalised-l1, the same on rows scaled to unit mass")
     b.add_argument("--weight", dest="weight_col", help="weight column")
     b.add_argument("-k", type=int, default=15, help="neighbours per entity (default 15)")
     b.add_argument("--layout", action="append", default=None,
@@ -325,6 +330,7 @@ def _build_options(args):
                              else args.max_collection_size),
         graph=args.graph, min_weight=args.min_weight, corr_k=args.corr_k,
         in_degree_cap=args.in_degree_cap or None, context_threshold=args.context_threshold,
+        context_measure=args.context_measure,
         k=args.k, layouts=layouts, seed=args.seed, communities=communities,
         kmeans_k=args.kmeans_k)
 

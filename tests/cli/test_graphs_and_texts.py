@@ -48,6 +48,22 @@ def test_changing_a_context_knob_recomputes_the_graph(run, baskets_csv, tmp_path
     assert graph["in_degree_cap"] == 2 and graph["capped_hubs"] > 0
 
 
+def test_context_measure_is_an_option_and_in_the_key(run, baskets_csv, tmp_path):
+    out = tmp_path / "c.duckdb"
+    assert run("build", baskets_csv, "-o", out, *BASKETS, "--graph", "context").returncode == 0
+    graph = json.loads(run("info", out, "--json").stdout)["graph"]
+    assert graph["context_measure"] == "sigma"
+    res = run("build", baskets_csv, "-o", out, *BASKETS[:-1], "--graph", "context",
+              "--context-measure", "normalised-l1")
+    assert res.returncode == 0 and "computed knn" in res.stderr, res.stderr
+    graph = json.loads(run("info", out, "--json").stdout)["graph"]
+    assert graph["context_measure"] == "normalised-l1"
+    assert neighbour_ids(run, out, "cola-a")[0] == "cola-b"
+    res = run("build", baskets_csv, "-o", out, *BASKETS, "--graph", "context",
+              "--context-measure", "sigma2")
+    assert res.returncode == 2 and "invalid choice: 'sigma2'" in res.stderr
+
+
 @pytest.mark.parametrize("args, needle", [
     (("--graph", "context"), "apply to collections"),
     (("--collections", "--graph", "context", "--context-threshold", "2"), "[0, 1]"),

@@ -174,3 +174,17 @@ def test_a_changed_measure_keeps_the_ingested_collections(tmp_path, baskets_csv)
     assert report.cached == ["ingest"]
     assert report.computed == ["knn", "layout:umap", "merge_tree",
                                "communities:label-propagation"]
+
+
+def test_context_measure_changes_recompute_the_graph_and_unknown_is_refused(tmp_path,
+                                                                             baskets_csv):
+    out = tmp_path / "c.duckdb"
+    opt = dict(kind="collections", collection_col="basket", entity_col="product", k=3,
+               min_count=2, graph="context", corr_k=2, communities=("label-propagation",))
+    _rebuild(baskets_csv, out, BuildOptions(**opt))
+    report = _rebuild(baskets_csv, out, BuildOptions(**opt, context_measure="normalised-l1"))
+    assert report.cached == ["ingest"] and "knn" in report.computed
+    with pytest.raises(InputError, match="unknown context measure 'l1'"):
+        build(baskets_csv, str(tmp_path / "d.duckdb"),
+              BuildOptions(**opt, context_measure="l1"))
+    assert not (tmp_path / "d.duckdb").exists()

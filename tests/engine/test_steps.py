@@ -72,10 +72,10 @@ PINNED = {
     },
     "context": {
         "ingest": "948c7916a32de0d52caddaa9393ecf99",
-        "knn": "9839233418012108ae1ef1f5d4da52bb",
-        "layout:umap": "182e574824327faeec5aa0c558dc8a3f",
-        "merge_tree": "bbca2c9a62cd9c17f8431cf377f8fef0",
-        "communities:label-propagation": "33a4bcad315d8c85f0810758f44f18e6",
+        "knn": "936d213e55be2b54f4727f6455d6241b",
+        "layout:umap": "0efea6dbf5e8e1eb5c0270ae1a3827db",
+        "merge_tree": "6ad98bc2b258334f3c1c4ce5d3600227",
+        "communities:label-propagation": "722f5040293ff800c817ea7ac9739406",
     },
 }
 
@@ -85,6 +85,17 @@ def test_keys_are_pinned(case, monkeypatch):
     monkeypatch.setattr(engine.text, "model_key", lambda: "minilm@pinned")
     opt, n = CASES[case]
     assert {name: p.key for name, p in plan(opt, "src-key", n).items()} == PINNED[case]
+
+
+def test_context_measure_and_its_version_are_in_the_graph_key():
+    # A file built before σ (no context_version, normalised rows, the old cap) recomputes.
+    sigma = plan(BuildOptions(kind="collections", graph="context"), "src", 100)
+    variant = plan(BuildOptions(kind="collections", graph="context",
+                                context_measure="normalised-l1"), "src", 100)
+    assert sigma["knn"].params["context_measure"] == "sigma"
+    assert sigma["knn"].params["context_version"] == 2
+    assert sigma["knn"].key != variant["knn"].key
+    assert sigma["ingest"].key == variant["ingest"].key
 
 
 def test_exact_graph_key_leaves_out_the_seed():
