@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numba import njit
@@ -188,6 +189,25 @@ class Clusters:
         members = self.members(c)
         p = int(np.searchsorted(members, i))
         return p < len(members) and int(members[p]) == int(i)
+
+    def clusters_of(self, i: int) -> list[tuple[int, float]]:
+        """Every listed cluster entity i is a member of, with its strength, strongest first
+        (ties: the earlier listed); one at most without overlap."""
+        if self.strength is None:
+            c = self.cluster_of(i)
+            return [] if c is None else [(c, 1.0)]
+        by_entity, position = self._by_entity
+        lo, hi = np.searchsorted(self.order[by_entity], [int(i), int(i) + 1])
+        entries = by_entity[lo:hi]
+        found = sorted(zip((-self.strength[entries]).tolist(), position[entries].tolist(),
+                           strict=True))
+        return [(c, -s) for s, c in found]
+
+    @cached_property
+    def _by_entity(self) -> tuple[np.ndarray, np.ndarray]:
+        """Entries of `order` sorted by entity, and each entry's listing position."""
+        position = np.repeat(np.arange(len(self.ids)), np.diff(self.offsets))
+        return np.argsort(self.order, kind="stable"), position
 
     def positions_of_members(self) -> dict[int, list[int]]:
         """Entity → the listing positions of every listed cluster it is a member of."""
