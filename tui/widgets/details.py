@@ -16,7 +16,8 @@ class DetailsPane(Pane):
     HELP_TITLE = "Details"
     HELP = ("The selected entity: its id, label, stored metadata, in-degree in the neighbour "
             "graph (how many entities list it as a neighbour) and the cluster it belongs to at "
-            "the current threshold. Arrows scroll when it is focused.")
+            "the current threshold (of overlapping SLPA communities, each one with its "
+            "strength). Arrows scroll when it is focused.")
 
     def __init__(self, **kwargs) -> None:
         super().__init__("Details", **kwargs)
