@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numba import njit
@@ -158,6 +159,14 @@ class Clusters:
     ids: np.ndarray  # int32 (C,): the label value of each listed cluster
     rank: np.ndarray  # int64 per label value: its listing position, -1 when not listed
     singletons: int  # clusters of exactly one entity (listed or not)
+    # overlapping communities (group_memberships): an entity may be in several clusters'
+    # runs of `order`; `labels` is then its top community, which cluster_of follows
+    strength: np.ndarray | None = None  # float32 per entry of `order`: its membership strength
+    count: np.ndarray | None = None  # int32 per entity: how many communities it is in
+
+    @property
+    def overlapping(self) -> bool:
+        return self.strength is not None
 
     @property
     def sizes(self) -> np.ndarray:
@@ -168,6 +177,45 @@ class Clusters:
 
     def members(self, c: int) -> np.ndarray:
         return self.order[self.offsets[c]:self.offsets[c + 1]]
+
+    def strengths(self, c: int) -> np.ndarray:
+        """Membership strength of each of cluster c's members (1 where there is no overlap)."""
+        if self.strength is None:
+            return np.ones(self.offsets[c + 1] - self.offsets[c], np.float32)
+        return self.strength[self.offsets[c]:self.offsets[c + 1]]
+
+    def contains(self, c: int, i: int) -> bool:
+        """Whether entity i is a member of cluster c (members are in ascending order)."""
+        members = self.members(c)
+        p = int(np.searchsorted(members, i))
+        return p < len(members) and int(members[p]) == int(i)
+
+    def clusters_of(self, i: int) -> list[tuple[int, float]]:
+        """Every listed cluster entity i is a member of, with its strength, strongest first
+        (ties: the earlier listed); one at most without overlap."""
+        if self.strength is None:
+            c = self.cluster_of(i)
+            return [] if c is None else [(c, 1.0)]
+        by_entity, position = self._by_entity
+        lo, hi = np.searchsorted(self.order[by_entity], [int(i), int(i) + 1])
+        entries = by_entity[lo:hi]
+        found = sorted(zip((-self.strength[entries]).tolist(), position[entries].tolist(),
+                           strict=True))
+        return [(c, -s) for s, c in found]
+
+    @cached_property
+    def _by_entity(self) -> tuple[np.ndarray, np.ndarray]:
+        """Entries of `order` sorted by entity, and each entry's listing position."""
+        position = np.repeat(np.arange(len(self.ids)), np.diff(self.offsets))
+        return np.argsort(self.order, kind="stable"), position
+
+    def positions_of_members(self) -> dict[int, list[int]]:
+        """Entity → the listing positions of every listed cluster it is a member of."""
+        out: dict[int, list[int]] = {}
+        for c in range(len(self)):
+            for m in self.members(c).tolist():
+                out.setdefault(m, []).append(c)
+        return out
 
     def cluster_of(self, i: int) -> int | None:
         """Listing position of entity i's cluster, None when it is not listed."""
@@ -195,6 +243,39 @@ def group(labels: np.ndarray, min_size: int = 2, *, threshold: float | None = No
     nlab = int(wide.max()) + 1 if wide.size else 0
     order, offsets, ids, rank, singletons = _group(wide, max(nlab, 0), max(int(min_size), 1))
     return Clusters(threshold, method, labels, order, offsets, ids, rank, int(singletons))
+
+
+def group_memberships(labels: np.ndarray, entity: np.ndarray, community: np.ndarray,
+                      strength: np.ndarray, min_size: int = 2, *,
+                      method: str | None = None) -> Clusters:
+    """Overlapping communities (one row per membership) listed like `group`: communities of
+    at least min_size members, largest first (ties: smallest community number), members in
+    ascending order, an entity in every community it belongs to. `labels` (top community per
+    entity) is what cluster_of answers."""
+    labels = np.asarray(labels)
+    entity = np.asarray(entity, dtype=np.int64)
+    community = np.asarray(community, dtype=np.int64)
+    strength = np.asarray(strength, dtype=np.float32)
+    if not (entity.shape == community.shape == strength.shape) or entity.ndim != 1:
+        raise InputError("memberships must be three 1-D arrays of equal length")
+    n = len(labels)
+    nlab = max(int(community.max()) + 1 if len(community) else 0,
+               int(labels.max()) + 1 if n else 0, 0)
+    sizes = np.bincount(community, minlength=nlab)
+    present = np.flatnonzero(sizes)
+    listed = present[sizes[present] >= max(int(min_size), 1)]
+    listed = listed[np.lexsort((listed, -sizes[listed]))]
+    rank = np.full(nlab, -1, np.int64)
+    rank[listed] = np.arange(len(listed))
+    pos = rank[community]
+    keep = np.flatnonzero(pos >= 0)
+    keep = keep[np.lexsort((entity[keep], pos[keep]))]
+    offsets = np.zeros(len(listed) + 1, np.int64)
+    np.cumsum(sizes[listed], out=offsets[1:])
+    count = np.bincount(entity, minlength=n).astype(np.int32)
+    return Clusters(None, method, labels, entity[keep].astype(np.int32), offsets,
+                    listed.astype(np.int32), rank, int((sizes == 1).sum()),
+                    strength[keep], count)
 
 
 def renumber_by_size(labels: np.ndarray) -> np.ndarray:

@@ -9,6 +9,8 @@ without edges is a community of its own.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
@@ -73,17 +75,40 @@ def _lpa_sweep(indptr, indices, data, order, salt, labels, acc, touched):
 
 # ---- SLPA -------------------------------------------------------------------------------------
 
-def slpa(graph, *, seed: int = 0, iterations: int = 30, r: float = 0.1
-         ) -> tuple[np.ndarray, np.ndarray]:
-    """Speaker-listener label propagation → (top community int32, membership strength float32).
+class Memberships(NamedTuple):
+    """Overlapping memberships, one row each, sorted by entity then strength descending (ties:
+    the smaller community)."""
 
-    Every entity remembers one label per iteration. In each iteration the entities listen in
-    a random order: each neighbour speaks a label drawn from its memory in proportion to how
-    often it is there, and the listener remembers the label with the largest total weight
-    of the speakers who said it. An entity's community is the most frequent label in its
-    memory and its strength the share of the memory holding it; as in the paper, a label
-    held by less than a share r is no membership, so an entity whose top label is below r
-    gets -1 (its strength is still reported). Memory: N × (iterations + 1) int32.
+    entity: np.ndarray  # int32
+    community: np.ndarray  # int32, numbered as SlpaResult.labels (see slpa)
+    strength: np.ndarray  # float32: the label's share of the entity's memory
+
+
+class SlpaResult(NamedTuple):
+    labels: np.ndarray  # int32 top community per entity, -1 where its share is under r
+    strength: np.ndarray  # float32 share of the memory holding the top label
+    memberships: Memberships  # every label holding ≥ r of an entity's memory
+
+
+def slpa(graph, *, seed: int = 0, iterations: int = 30, r: float = 0.1) -> SlpaResult:
+    """Speaker-listener label propagation (Xie, Szymanski & Liu 2011) → SlpaResult.
+
+    Every entity remembers one label per iteration, after its own as the first. In each
+    iteration the entities listen in a random order: each neighbour speaks a label drawn from
+    its memory in proportion to how often it is there, and the listener remembers the label
+    with the largest total weight of the speakers who said it.
+
+    Post-processing as SLPA defines it: every label holding a share ≥ r of an entity's memory
+    (iterations + 1 entries) makes the entity a member of that label's community, with that
+    share as its strength, so an entity may belong to several. An entity where no label
+    reaches r keeps its most frequent label (ties: the smaller) as its one membership, as
+    SLPA's reference implementation does; its strength, under r, shows it. Nested communities
+    are kept (no subset removal) and a community is not split into connected parts.
+
+    `labels` is the top label where its share is ≥ r, else -1, numbered by size descending
+    (ties: smallest member) as before; a community no entity holds as its top label is
+    numbered after those, by its number of members descending (ties: smallest member).
+    Memory: N × (iterations + 1) int32.
     """
     if not 0 <= r <= 1:
         raise InputError(f"slpa r must be in [0, 1], got {r}")
@@ -103,8 +128,28 @@ def slpa(graph, *, seed: int = 0, iterations: int = 30, r: float = 0.1
         salt = rng.integers(1, 2**63, dtype=np.int64)
         _slpa_sweep(indptr, indices, data, order, salt, memory, length, acc, touched)
     top, share = _slpa_top(memory)
-    labels = np.where(share >= r, top, -1)
-    return renumber_by_size(labels), share.astype(np.float32)
+    raw = np.where(share >= r, top, -1)
+    labels = renumber_by_size(raw)
+    ent, lab, held = _slpa_memberships(memory, float(r))
+    community = _number_communities(raw, labels, ent, lab, n)
+    return SlpaResult(labels, share.astype(np.float32),
+                      Memberships(ent, community, held.astype(np.float32)))
+
+
+def _number_communities(raw, labels, ent, lab, n) -> np.ndarray:
+    """Raw labels of the memberships → the community numbers of `labels`; labels nobody holds
+    as a top label ≥ r continue the numbering by members descending, ties smallest member."""
+    number = np.full(n, -1, np.int64)
+    top = raw >= 0
+    number[raw[top]] = labels[top]
+    rest = number[lab] < 0
+    if rest.any():
+        extra, first, count = np.unique(lab[rest], return_index=True, return_counts=True)
+        smallest = ent[rest][first]  # memberships are sorted by entity: the first is smallest
+        order = np.lexsort((smallest, -count))
+        base = int(labels.max()) + 1 if len(labels) else 0
+        number[extra[order]] = base + np.arange(len(extra))
+    return number[lab].astype(np.int32)
 
 
 @njit(cache=True)
@@ -148,6 +193,70 @@ def _slpa_top(memory):
         top[v] = best
         share[v] = best_cnt / m
     return top, share
+
+
+@njit(cache=True)
+def _slpa_memberships(memory, r):
+    """Every label holding a share ≥ r of its row (the most frequent one, ties the smaller,
+    where none does), as (entity, label, share) by entity, then share descending, then label."""
+    n, m = memory.shape
+    row = np.empty(m, np.int32)
+    labs = np.empty(m, np.int32)
+    cnts = np.empty(m, np.int64)
+    count = np.zeros(n + 1, np.int64)
+    for v in range(n):
+        k = _row_counts(memory, v, row, labs, cnts)
+        kept = 0
+        for q in range(k):
+            if cnts[q] / m >= r:
+                kept += 1
+        count[v + 1] = count[v] + max(kept, 1)
+    ent = np.empty(count[n], np.int32)
+    lab = np.empty(count[n], np.int32)
+    held = np.empty(count[n], np.float64)
+    for v in range(n):
+        k = _row_counts(memory, v, row, labs, cnts)
+        best = 0
+        for q in range(1, k):
+            if cnts[q] > cnts[best]:
+                best = q
+        if cnts[best] / m < r:  # no label reaches r: SLPA keeps the most frequent
+            ent[count[v]] = v
+            lab[count[v]] = labs[best]
+            held[count[v]] = cnts[best] / m
+            continue
+        p = count[v]
+        for q in range(k):
+            share = cnts[q] / m
+            if share < r:
+                continue
+            j = p  # insertion by share descending; equal shares stay in label order
+            while j > count[v] and held[j - 1] < share:
+                ent[j] = ent[j - 1]
+                lab[j] = lab[j - 1]
+                held[j] = held[j - 1]
+                j -= 1
+            ent[j] = v
+            lab[j] = labs[q]
+            held[j] = share
+            p += 1
+    return ent, lab, held
+
+
+@njit(cache=True)
+def _row_counts(memory, v, row, labs, cnts):
+    """The distinct labels of memory row v, ascending, into labs with their counts in cnts;
+    returns how many."""
+    row[:] = memory[v]
+    row.sort()
+    k = 0
+    for q in range(len(row)):
+        if q == 0 or row[q] != row[q - 1]:
+            labs[k] = row[q]
+            cnts[k] = 0
+            k += 1
+        cnts[k - 1] += 1
+    return k
 
 
 def _csr(graph):

@@ -244,8 +244,8 @@ def concepts(S, *, method: str = "label-propagation", seed: int = 0,
              measure: str = DEFAULTS["measure"]):
     """Association matrix → community labels (N,) and the graph stats.
 
-    method: "label-propagation" or "slpa" from engine.communities (SLPA's extra output, if
-    any, is dropped: concepts are the primary labels).
+    method: "label-propagation" or "slpa" from engine.communities (SLPA's top labels; its
+    overlapping memberships are the build's, engine.pipeline).
     """
     if method not in ("label-propagation", "slpa"):
         raise InputError(f"unknown community method '{method}' (use label-propagation, slpa)")
@@ -254,8 +254,7 @@ def concepts(S, *, method: str = "label-propagation", seed: int = 0,
     graph, stats = context_similarity(G, in_degree_cap=in_degree_cap, threshold=threshold, k=k,
                                       corr_k=corr_k, measure=measure, return_stats=True)
     if method == "slpa":
-        labels = communities.slpa(graph, seed=seed)
-        labels = labels[0] if isinstance(labels, tuple) else labels
+        labels = communities.slpa(graph, seed=seed).labels
     else:
         labels = communities.label_propagation(graph, seed=seed)
     return np.asarray(labels), stats

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -51,6 +51,12 @@ def _strings(column, chunk: int = 1 << 16) -> np.ndarray:
         piece = column.slice(start, chunk).to_pylist()
         out[start:start + len(piece)] = ["" if v is None else v for v in piece]
     return out
+
+
+class CommunityMemberships(NamedTuple):
+    entity: np.ndarray  # int32, ascending
+    community: np.ndarray  # int32
+    strength: np.ndarray  # float32
 
 
 class Dataset:
@@ -244,18 +250,44 @@ class Dataset:
         with self._lock:
             return self._store.communities(method, self.n)
 
+    def community_memberships(self, method: str) -> CommunityMemberships:
+        """Every membership of a stored community method: (entity, community, strength)
+        arrays, by entity, then strength descending. SLPA gives an entity each community
+        holding ≥ r of its memory; the other methods one (strength 1), none for -1."""
+        self.community_labels(method)  # the same refusal for a method not stored
+        with self._lock:
+            cache = self.__dict__.setdefault("_memberships", {})
+            if method not in cache:
+                cols = self._store.community_members(method)
+                cache[method] = CommunityMemberships(
+                    cols["idx"].astype(np.int32), cols["community"].astype(np.int32),
+                    cols["strength"].astype(np.float32))
+            return cache[method]
+
+    def communities_of(self, i: int, method: str) -> list[tuple[int, float]]:
+        """Entity i's communities under a method as (community, strength), strongest first."""
+        m = self.community_memberships(method)
+        lo, hi = np.searchsorted(m.entity, [int(i), int(i) + 1])
+        return [(int(c), float(s)) for c, s in zip(m.community[lo:hi], m.strength[lo:hi],
+                                                   strict=True)]
+
     def clusters(self, threshold: float | None = None, method: str | None = None,
                  min_size: int = 2) -> Clusters:
         """Clusters of at least min_size members, largest first, at a threshold (components
-        of the kNN graph with similarity ≥ threshold) or by a stored community method."""
-        from engine.clusters import group
+        of the kNN graph with similarity ≥ threshold) or by a stored community method.
+        A method whose entities may hold several communities (slpa) lists every member of
+        each, overlapping ones included (Clusters.overlapping)."""
+        from engine.clusters import group, group_memberships
         if (threshold is None) == (method is None):
             raise InputError("give either a threshold or a method")
         if threshold is not None:
-            labels = self.threshold_labels(threshold)
-        else:
-            labels, _ = self.community_labels(method)
-        return group(labels, min_size, threshold=threshold, method=method)
+            return group(self.threshold_labels(threshold), min_size, threshold=threshold)
+        labels, _ = self.community_labels(method)
+        m = self.community_memberships(method)
+        if len(m.entity) > int((labels >= 0).sum()) or method == "slpa":
+            return group_memberships(labels, m.entity, m.community, m.strength, min_size,
+                                     method=method)
+        return group(labels, min_size, method=method)
 
     # ---- search ----------------------------------------------------------------------------
 

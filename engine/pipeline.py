@@ -29,6 +29,8 @@ from engine.knngraph import KnnGraph
 from engine.methods import COMMUNITIES, CONTEXT_MEASURES, GRAPHS, LAYOUTS, MEASURES
 from engine.paths import check_file, output_path, temp_beside
 from engine.steps import (
+    SLPA_ITERATIONS,
+    SLPA_R,
     BuildOptions,
     Planned,
     plan,
@@ -343,6 +345,13 @@ def _check_options(opt: BuildOptions) -> None:
         raise InputError(f"--kmeans-k must be at least 1 (got {opt.kmeans_k})")
     if opt.kmeans_k is not None and "kmeans" not in opt.communities:
         raise InputError("--kmeans-k applies to --communities kmeans only")
+    if not 0 < opt.slpa_r <= 1:
+        raise InputError(f"--slpa-r is a share of the memory in (0, 1] (got {opt.slpa_r})")
+    if opt.slpa_iterations < 1:
+        raise InputError(f"--slpa-iterations must be at least 1 (got {opt.slpa_iterations})")
+    if "slpa" not in opt.communities and (opt.slpa_r != SLPA_R
+                                         or opt.slpa_iterations != SLPA_ITERATIONS):
+        raise InputError("--slpa-r and --slpa-iterations apply to --communities slpa only")
     if opt.max_collection_size is not None and opt.max_collection_size < 0:
         raise InputError("--max-collection-size must be at least 0 (0: no cap; got "
                          f"{opt.max_collection_size})")
@@ -506,7 +515,8 @@ def _label_propagation(opt: BuildOptions, built: Built, progress: Progress):
 
 def _slpa(opt: BuildOptions, built: Built, progress: Progress):
     from engine import communities
-    return communities.slpa(built.graph_matrix(), seed=opt.seed)
+    return communities.slpa(built.graph_matrix(), seed=opt.seed, r=opt.slpa_r,
+                            iterations=opt.slpa_iterations)
 
 
 def _kmeans(opt: BuildOptions, built: Built, progress: Progress):
@@ -523,5 +533,5 @@ _COMMUNITIES = {"label-propagation": _label_propagation, "slpa": _slpa, "kmeans"
 
 
 def _write_communities(method: str, store: Store, result) -> None:
-    labels, strength = result
-    store.replace_communities(method, labels, strength)
+    labels, strength, *members = result  # SLPA adds its overlapping memberships
+    store.replace_communities(method, labels, strength, *members)

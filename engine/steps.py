@@ -13,6 +13,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+# SLPA's defaults, left out of its key so files built before these were options stay valid
+SLPA_R = 0.1
+SLPA_ITERATIONS = 30
+
 
 @dataclass
 class BuildOptions:
@@ -49,6 +53,8 @@ class BuildOptions:
     seed: int = 0
     communities: tuple[str, ...] = ("label-propagation",)
     kmeans_k: int | None = None  # None: chosen by silhouette over 2..20
+    slpa_r: float = SLPA_R  # a label holding this share of an entity's memory is a membership
+    slpa_iterations: int = SLPA_ITERATIONS
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,11 @@ def _communities_params(opt: BuildOptions, method: str) -> dict:
     params = {"method": method, "seed": opt.seed}
     if method == "kmeans":
         params["k"] = opt.kmeans_k
+    if method == "slpa":  # only when not the default: the released keys stay as they were
+        if opt.slpa_r != SLPA_R:
+            params["r"] = opt.slpa_r
+        if opt.slpa_iterations != SLPA_ITERATIONS:
+            params["iterations"] = opt.slpa_iterations
     return params
 
 

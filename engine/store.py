@@ -27,7 +27,10 @@ from engine.errors import InputError, OutputError
 from engine.knngraph import KnnGraph
 from engine.paths import check_file
 
-SCHEMA_VERSION = 1
+# 2: community_members, every community of an entity (SLPA's overlapping ones) with its
+# strength. A version-1 file is read as one membership per entity (its communities rows) and
+# upgraded in place when opened for writing (_upgrade_from_1).
+SCHEMA_VERSION = 2
 
 _FIXED_TABLES = {
     "meta": "key TEXT PRIMARY KEY, value TEXT",
@@ -36,11 +39,12 @@ _FIXED_TABLES = {
     "layout": "name TEXT, idx INTEGER, x FLOAT, y FLOAT",
     "merge_tree": "a INTEGER, b INTEGER, sim FLOAT",
     "communities": "method TEXT, idx INTEGER, community INTEGER, strength FLOAT",
+    "community_members": "method TEXT, idx INTEGER, community INTEGER, strength FLOAT",
     "steps": "name TEXT PRIMARY KEY, params JSON, key TEXT, created TIMESTAMP, seconds DOUBLE",
 }
 # entities and vectors depend on the input (metadata columns, vector width): created by ingest.
 _TABLES = ("meta", "entities", "vectors", "memberships", "knn", "layout", "merge_tree",
-           "communities", "steps")
+           "communities", "community_members", "steps")
 
 
 def _arrow(rel) -> pa.Table:
@@ -177,6 +181,8 @@ class Store:
         store = cls(con, path, read_only)
         try:
             store._check_schema()
+            if not read_only and store.schema_version() == 1:
+                store._upgrade_from_1()
         except BaseException:
             con.close()
             raise
@@ -222,6 +228,31 @@ class Store:
         if int(version) > SCHEMA_VERSION:
             raise InputError(f"{self.path} has dataset schema version {version}, newer than "
                              f"this embtui reads ({SCHEMA_VERSION}); upgrade embtui")
+
+    def schema_version(self) -> int:
+        return int(self.meta()["schema_version"])
+
+    def _upgrade_from_1(self) -> None:
+        """Version 1 → 2 in one transaction: community_members from the communities rows
+        (one membership per entity; SLPA's -1 rows, which held none, stay without), nothing
+        removed. A stored slpa step is marked as holding top labels only, so the next build
+        that asks for slpa recomputes its overlapping memberships; until then it reads as it
+        did."""
+        from engine.steps import step_key
+        with self.transaction():
+            self.con.execute("CREATE TABLE IF NOT EXISTS community_members "
+                             f"({_FIXED_TABLES['community_members']})")
+            self.con.execute("INSERT INTO community_members SELECT method, idx, community, "
+                             "strength FROM communities WHERE community >= 0")
+            steps = self.steps()
+            slpa, knn = steps.get("communities:slpa"), steps.get("knn")
+            if slpa is not None and knn is not None:
+                params = {**slpa.params, "memberships": "top only (schema 1)"}
+                self.con.execute(
+                    "UPDATE steps SET params = ?, key = ? WHERE name = ?",
+                    [json.dumps(params, sort_keys=True), step_key(params, [knn.key]),
+                     slpa.name])
+            self._set_meta({"schema_version": str(SCHEMA_VERSION)})
 
     def close(self) -> None:
         self.con.close()
@@ -370,6 +401,14 @@ class Store:
         strength[cols["idx"]] = cols["strength"]
         return labels, strength
 
+    def community_members(self, method: str) -> dict[str, np.ndarray]:
+        """Every membership of a method (idx, community, strength), by entity, then strength
+        descending; a version-1 file read-only: its communities rows, one per entity."""
+        table = ("community_members" if "community_members" in self.table_names()
+                 else "communities")
+        return self.numpy(f"SELECT idx, community, strength FROM {table} WHERE method = ? "
+                          "AND community >= 0 ORDER BY idx, strength DESC, community", [method])
+
     # ---- writes (build only) -------------------------------------------------------------
 
     @contextmanager
@@ -419,6 +458,7 @@ class Store:
                 self.con.execute("DELETE FROM layout WHERE name = ?", [arg])
             elif kind == "communities":
                 self.con.execute("DELETE FROM communities WHERE method = ?", [arg])
+                self.con.execute("DELETE FROM community_members WHERE method = ?", [arg])
             elif kind == "merge_tree":
                 self.con.execute("DELETE FROM merge_tree")
             self.con.execute("DELETE FROM steps WHERE name = ?", [name])
@@ -470,7 +510,9 @@ class Store:
             "a": a.astype(np.int32), "b": b.astype(np.int32), "sim": s.astype(np.float32)}))
 
     def replace_communities(self, method: str, labels: np.ndarray,
-                            strength: np.ndarray | None = None) -> None:
+                            strength: np.ndarray | None = None, members=None) -> None:
+        """A method's top community per entity and its memberships: `members` (entity,
+        community, strength arrays) for an overlapping method, else one per labelled entity."""
         n = len(labels)
         if strength is None:
             strength = np.ones(n, dtype=np.float32)
@@ -478,6 +520,15 @@ class Store:
             "method": pa.array([method] * n, pa.string()),
             "idx": np.arange(n, dtype=np.int32),
             "community": labels.astype(np.int32), "strength": strength.astype(np.float32)}))
+        if members is None:
+            keep = labels >= 0
+            members = (np.flatnonzero(keep), labels[keep], strength[keep])
+        ent, community, held = members
+        self._replace("community_members", ("method", method), pa.table({
+            "method": pa.array([method] * len(ent), pa.string()),
+            "idx": np.asarray(ent, dtype=np.int32),
+            "community": np.asarray(community, dtype=np.int32),
+            "strength": np.asarray(held, dtype=np.float32)}))
 
     def _replace(self, table: str, where: tuple[str, str] | None, rows: pa.Table) -> None:
         if where is None:

@@ -52,3 +52,18 @@ def baskets(seed: int = 0, n_baskets: int = 300) -> pa.Table:
         for item in dict.fromkeys(chosen):
             rows.append((f"b{b:04d}", item))
     return pa.table({"basket": [r[0] for r in rows], "product": [r[1] for r in rows]})
+
+
+def bridge_table(n_per: int = 10, seed: int = 0) -> pa.Table:
+    """Two tight groups (left, right) and one entity, "bridge", halfway between them: with
+    k = n_per every group member lists its n_per − 1 group mates and the bridge, so in the
+    kNN graph the bridge is tied equally to both groups."""
+    rng = np.random.default_rng(seed)
+    left = np.array([1.0, 0.0, 0.0]) + rng.normal(scale=0.01, size=(n_per, 3))
+    right = np.array([0.0, 1.0, 0.0]) + rng.normal(scale=0.01, size=(n_per, 3))
+    X = np.vstack([left, [[0.5, 0.5, 0.0]], right]).astype(np.float32)
+    labels = ([f"left {i}" for i in range(n_per)] + ["bridge"]
+              + [f"right {i}" for i in range(n_per)])
+    ids = [f"l{i}" for i in range(n_per)] + ["bridge"] + [f"r{i}" for i in range(n_per)]
+    return pa.table({"id": ids, "label": labels,
+                     "embedding": pa.array(list(X), type=pa.list_(pa.float32()))})

@@ -422,7 +422,8 @@ class EmbtuiApp(App):
         if self.view is None or self.selection is None or self.graph is None:
             return None
         c = self.picks.cluster(self.view)
-        return cluster_line(self.view, c, made_where(self.view, self.scale, self.threshold))
+        return cluster_line(self.view, c, made_where(self.view, self.scale, self.threshold),
+                            self.selection)
 
     # ---- what the groups stand for -----------------------------------------------------------
 
@@ -543,6 +544,7 @@ class EmbtuiApp(App):
         """Open the export dialog for the chosen cluster, else the selection's neighbours
         (`what`: "cluster" or "neighbours" only)."""
         job = export_job(self.labels, view=self.view, anchor=self.anchor,
+                         chosen=self.picks.chosen(self.view),
                          selection=self.selection, graph=self.graph, threshold=self.threshold,
                          scale=self.scale, what=what)
         if job is None:

@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--kmeans-k", type=int, default=None, metavar="K",
                    help="clusters for --communities kmeans (default: chosen by silhouette "
                    "over 2..20 on a sample)")
+    b.add_argument("--slpa-r", type=float, default=None, metavar="R",
+                   help="slpa: a label holding at least this share of an entity's memory makes "
+                   "it a member of that community, so an entity may be in several (default "
+                   "0.1, in (0, 1])")
+    b.add_argument("--slpa-iterations", type=int, default=None, metavar="N",
+                   help="slpa: listening rounds, one remembered label each (default 30)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -221,6 +227,9 @@ def _cmd_clusters(args) -> int:
         if args.threshold is not None:
             check_threshold(args.threshold, ds.similarity)
         result = ds.clusters(args.threshold, args.method, min_size=args.min_size)
+        if result.overlapping:
+            _print_overlapping(ds, args, result)
+            return 0 if len(result) else 1
         sizes = result.sizes
         if args.json:
             ids, labels = ds.ids, ds.labels
@@ -242,6 +251,37 @@ def _cmd_clusters(args) -> int:
                 more = f", … (+{len(members) - 8})" if len(members) > 8 else ""
                 print(f"{c:>5}  {int(sizes[c]):>6}  {names}{more}")
     return 0 if len(result) else 1
+
+
+def _print_overlapping(ds, args, result) -> None:
+    """Overlapping communities (slpa): every member of each, with its strength; a member of
+    several communities is marked * in text, and JSON gives its communities."""
+    sizes, count = result.sizes, result.count
+    listed = result.positions_of_members()
+    if args.json:
+        ids, labels = ds.ids, ds.labels
+        _print_json({
+            "threshold": None, "method": args.method, "overlapping": True,
+            "clusters": [{"cluster": c, "size": int(sizes[c]), "members": [
+                {"id": ids[m], "label": labels[m], "strength": _share(s),
+                 "communities": int(count[m]), "clusters": listed[m]}
+                for m, s in zip(result.members(c), result.strengths(c), strict=True)]}
+                for c in range(len(result))],
+            "singletons": result.singletons})
+        return
+    shared = int((count > 1).sum())
+    print(f"{len(result)} communities of at least {args.min_size} by {_plain(args.method)}; "
+          f"{result.singletons} singletons; {shared} in several communities (marked *, with "
+          "their strength)")
+    for c in range(len(result)):
+        print(f"{c:>5}  {int(sizes[c]):>6}")
+        for m, s in zip(result.members(c), result.strengths(c), strict=True):
+            mark = f"* {s:.2f}" if count[m] > 1 else ""
+            print(f"{'':>7}{mark:>6}  {_plain(ds.labels[m], 70)}  [{_plain(ds.ids[m], 30)}]")
+
+
+def _share(s) -> float:
+    return float(str(s))  # a float32's shortest round-trip form
 
 
 def _cmd_search(args) -> int:
@@ -320,6 +360,12 @@ def _build_options(args):
         communities = ("label-propagation", "slpa")
     else:
         communities = ("label-propagation",)
+    slpa = {}
+    if args.slpa_r is not None or args.slpa_iterations is not None:
+        if "slpa" not in communities:
+            raise InputError("--slpa-r and --slpa-iterations apply to --communities slpa only")
+        slpa = {k: v for k, v in (("slpa_r", args.slpa_r),
+                                  ("slpa_iterations", args.slpa_iterations)) if v is not None}
     return BuildOptions(
         kind=kind, id_col=args.id_col, label_col=args.label_col, vector_col=args.vector_col,
         weight_col=args.weight_col, metric=args.metric, table=args.table,
@@ -332,7 +378,7 @@ def _build_options(args):
         in_degree_cap=args.in_degree_cap or None, context_threshold=args.context_threshold,
         context_measure=args.context_measure,
         k=args.k, layouts=layouts, seed=args.seed, communities=communities,
-        kmeans_k=args.kmeans_k)
+        kmeans_k=args.kmeans_k, **slpa)
 
 
 def _cmd_build(args) -> int:

@@ -26,16 +26,19 @@ class ExportJob:
 
 
 def export_job(labels: np.ndarray | None, *, view=None, anchor: int | None = None,
+               chosen: int | None = None,
                selection: int | None = None, graph=None, threshold: float | None = None,
                scale=None, what: str | None = None) -> ExportJob | None:
     """The cluster chosen through `anchor`, else `selection` and its neighbours in `graph`.
 
-    `what` ("cluster" or "neighbours") asks for one of them only.
+    `what` ("cluster" or "neighbours") asks for one of them only; `chosen`, the chosen
+    cluster's number (the anchor's own by default; of overlapping communities, the one
+    chosen).
     """
     if labels is None:
         return None
     if anchor is not None and view is not None and what in (None, "cluster"):
-        return _cluster_job(labels, view, anchor, threshold, scale)
+        return _cluster_job(labels, view, anchor, threshold, scale, chosen)
     if selection is None or what == "cluster":
         return None
     i = selection
@@ -53,8 +56,8 @@ def export_job(labels: np.ndarray | None, *, view=None, anchor: int | None = Non
                      f"{slug(labels[i])}-neighbours.csv")
 
 
-def _cluster_job(labels, view, anchor: int, threshold, scale) -> ExportJob:
-    c = view.cluster_of(anchor)
+def _cluster_job(labels, view, anchor: int, threshold, scale, chosen=None) -> ExportJob:
+    c = view.cluster_of(anchor) if chosen is None else chosen
     rows = (np.array([anchor]) if c is None else np.sort(view.members(c))).astype(np.int64)
     size = len(rows)
     name = plain_label(labels[anchor], 40)

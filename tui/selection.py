@@ -2,6 +2,8 @@
 
 A cluster is chosen through an entity, the anchor, so it follows that entity as the threshold
 moves; `view` is whatever the clusters pane lists (components at a threshold, or communities).
+In overlapping communities (slpa) an entity is in several, so the chosen one is kept by number
+for the listing it was chosen in; they do not move with the threshold.
 """
 
 from __future__ import annotations
@@ -18,8 +20,19 @@ class Selection:
     def __init__(self) -> None:
         self.current: int | None = None
         self.trail: list[int] = []
-        self.anchor: int | None = None  # entity whose cluster is chosen
+        self._anchor: int | None = None  # entity whose cluster is chosen
+        self._in: tuple | None = None  # (overlapping view, community) chosen in it
         self._members_cache: tuple | None = None
+
+    @property
+    def anchor(self) -> int | None:
+        return self._anchor
+
+    @anchor.setter
+    def anchor(self, i: int | None) -> None:
+        """Choose the cluster of i (None: none); of overlapping ones, i's top community."""
+        self._anchor = i
+        self._in = None
 
     def select(self, i: int, remember: bool = True) -> None:
         """Make i the selection; the previous one goes on the trail if `remember`."""
@@ -36,15 +49,20 @@ class Selection:
     def choose(self, view, c: int, degree: np.ndarray | None) -> None:
         """Choose cluster c: through the selection if it is a member, else its best-connected
         member."""
-        if self.current is not None and view.cluster_of(self.current) == c:
+        if self.current is not None and (view.contains(c, self.current) if _overlapping(view)
+                                         else view.cluster_of(self.current) == c):
             self.anchor = self.current
         else:
             self.anchor = int(best_connected(view.members(c), degree, 1)[0])
+        if _overlapping(view):
+            self._in = (view, c)
 
     def chosen(self, view) -> int | None:
         """The listed cluster of the anchor (None: no anchor, or it is on its own)."""
         if self.anchor is None or view is None:
             return None
+        if self._in is not None and self._in[0] is view:
+            return self._in[1]
         return view.cluster_of(self.anchor)
 
     def chosen_members(self, view, degree: np.ndarray | None,
@@ -52,10 +70,10 @@ class Selection:
         """The chosen cluster's best-connected members (the anchor alone if a singleton)."""
         if self.anchor is None or view is None:
             return None
-        key = (id(view), id(degree), self.anchor, limit)
+        c = self.chosen(view)
+        key = (id(view), id(degree), self.anchor, c, limit)
         if self._members_cache is not None and self._members_cache[0] == key:
             return self._members_cache[1]
-        c = view.cluster_of(self.anchor)
         if c is None:
             members = np.array([self.anchor])
         else:
@@ -85,3 +103,8 @@ class Selection:
         idx = np.concatenate(parts).astype(np.int64)
         _, first = np.unique(idx, return_index=True)
         return idx[np.sort(first)]
+
+
+def _overlapping(view) -> bool:
+    """Communities in which an entity may be in several (engine.clusters.Clusters)."""
+    return bool(getattr(view, "overlapping", False))

@@ -223,6 +223,24 @@ def test_options_that_do_not_apply_are_refused(run, vectors_dataset, tmp_path):
     src.write_text("id,a,b\n1,1,2\n2,2,1\n3,1,1\n")
     one_line(run("build", src, "-o", tmp_path / "o.duckdb", "--kmeans-k", "3"),
              "--kmeans-k applies to --communities kmeans only")
+    for option in (("--slpa-r", "0.2"), ("--slpa-iterations", "10"), ("--slpa-r", "0.1")):
+        one_line(run("build", src, "-o", tmp_path / "o.duckdb", *option),
+                 "--slpa-r and --slpa-iterations apply to --communities slpa only")
+    assert not (tmp_path / "o.duckdb").exists()
+
+
+@pytest.mark.parametrize("option, message", [
+    (("--slpa-r", "0"), "--slpa-r is a share of the memory in (0, 1] (got 0.0)"),
+    (("--slpa-r", "1.5"), "--slpa-r is a share of the memory in (0, 1] (got 1.5)"),
+    (("--slpa-r", "nan"), "--slpa-r is a share of the memory in (0, 1] (got nan)"),
+    (("--slpa-r", "x"), "argument --slpa-r: invalid float value: 'x'"),
+    (("--slpa-iterations", "0"), "--slpa-iterations must be at least 1 (got 0)"),
+])
+def test_bad_slpa_options(run, tmp_path, option, message):
+    src = tmp_path / "v.csv"
+    src.write_text("id,a,b\n1,1,2\n2,2,1\n3,1,1\n")
+    one_line(run("build", src, "-o", tmp_path / "o.duckdb", "--communities", "slpa", *option),
+             message)
     assert not (tmp_path / "o.duckdb").exists()
 
 

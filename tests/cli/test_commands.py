@@ -174,3 +174,43 @@ def test_mixed_type_jsonl_labels_build_as_written(run, tmp_path):
     assert doc["query"]["label"] == "Movie 3"
     assert sorted((n["id"], n["label"]) for n in doc["neighbors"]) == [("1", "Movie 1"),
                                                                        ("1.0", "3")]
+
+
+def test_slpa_clusters_list_the_bridge_in_both_groups(run, tmp_path):
+    from sample_data.fixtures import bridge_table
+    src = tmp_path / "bridge.parquet"
+    pq.write_table(bridge_table(), src)
+    out = tmp_path / "bridge.duckdb"
+    res = run("build", src, "-o", out, "-k", "10", "--communities", "slpa,label-propagation",
+              "--slpa-r", "0.1", "--slpa-iterations", "30", "--quiet")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(run("clusters", out, "--method", "slpa", "--json").stdout)
+    assert doc["method"] == "slpa" and doc["overlapping"] is True
+    assert [c["size"] for c in doc["clusters"]] == [11, 11]
+    for c in doc["clusters"]:
+        ids = {m["id"] for m in c["members"]}
+        assert "bridge" in ids and len({i[0] for i in ids - {"bridge"}}) == 1  # l… or r…
+        bridge = next(m for m in c["members"] if m["id"] == "bridge")
+        assert bridge["communities"] == 2 and bridge["clusters"] == [0, 1]
+        assert 0.1 <= bridge["strength"] < 1
+        others = [m for m in c["members"] if m["id"] != "bridge"]
+        assert all(m["communities"] == 1 and m["clusters"] == [c["cluster"]] for m in others)
+    strengths = sorted(m["strength"] for c in doc["clusters"] for m in c["members"]
+                       if m["id"] == "bridge")
+    text = run("clusters", out, "--method", "slpa")
+    assert text.returncode == 0
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith("2 communities of at least 2 by slpa; 0 singletons; "
+                               "1 in several communities")
+    marked = [line for line in lines if line.lstrip().startswith("*")]
+    assert len(marked) == 2 and all("bridge  [bridge]" in line for line in marked)
+    assert sorted(float(line.split()[1]) for line in marked) == \
+        [round(s, 2) for s in strengths]
+    assert len(lines) == 1 + 2 * (1 + 11)  # every member of each community listed
+    # other methods print as before: first eight members on the cluster's line
+    lp = run("clusters", out, "--method", "label-propagation").stdout.splitlines()
+    assert lp[0] == "2 clusters of at least 2 by label-propagation; 0 singletons"
+    assert all("… (+" in line for line in lp[1:])
+    lp_json = json.loads(run("clusters", out, "--method", "label-propagation", "--json").stdout)
+    assert "overlapping" not in lp_json
+    assert set(lp_json["clusters"][0]["members"][0]) == {"id", "label"}

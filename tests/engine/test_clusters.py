@@ -256,3 +256,22 @@ def test_threshold_ranges_by_similarity():
             check_threshold(t, similarity)
     with pytest.raises(InputError, match="must be a number"):
         check_threshold(float("nan"), "dot")
+
+
+def test_overlapping_memberships_list_every_member_of_each_community():
+    from engine.clusters import group_memberships
+    # entity 2 is in communities 0 and 1; entity 5 only in community 2, a singleton
+    labels = np.array([0, 0, 0, 1, 1, 2], np.int32)
+    ent = np.array([0, 1, 2, 2, 3, 4, 5])
+    com = np.array([0, 0, 0, 1, 1, 1, 2])
+    held = np.array([1, 1, .6, .4, 1, 1, 1], np.float32)
+    view = group_memberships(labels, ent, com, held, 2, method="slpa")
+    assert view.overlapping and len(view) == 2 and view.singletons == 1
+    assert [view.members(c).tolist() for c in range(2)] == [[0, 1, 2], [2, 3, 4]]
+    assert view.strengths(1).tolist() == pytest.approx([.4, 1, 1])
+    assert view.count.tolist() == [1, 1, 2, 1, 1, 1]
+    assert view.clusters_of(2) == [(0, pytest.approx(.6)), (1, pytest.approx(.4))]
+    assert view.clusters_of(5) == []
+    assert view.contains(1, 2) and not view.contains(0, 3)
+    assert view.cluster_of(2) == 0  # its top community
+    assert view.positions_of_members()[2] == [0, 1]

@@ -51,7 +51,7 @@ def test_label_propagation_recovers_planted_groups(sizes):
 def test_slpa_recovers_planted_groups(sizes):
     G, truth = planted(sizes, p_in=0.8)
     for seed in range(3):
-        labels, strength = slpa(G, seed=seed)
+        labels, strength, _ = slpa(G, seed=seed)
         assert labels.dtype == np.int32 and strength.dtype == np.float32
         assert adjusted_rand_score(truth, labels) == 1.0
         assert by_size_then_member(labels)
@@ -63,8 +63,8 @@ def test_same_seed_same_result_and_seeds_matter():
     A = sp.random(300, 300, density=0.02, random_state=rng, format="csr")
     G = (A + A.T).tocsr()
     np.testing.assert_array_equal(label_propagation(G, seed=3), label_propagation(G, seed=3))
-    l1, s1 = slpa(G, seed=3)
-    l2, s2 = slpa(G, seed=3)
+    l1, s1, _ = slpa(G, seed=3)
+    l2, s2, _ = slpa(G, seed=3)
     np.testing.assert_array_equal(l1, l2)
     np.testing.assert_array_equal(s1, s2)
     assert any((slpa(G, seed=s)[1] != s1).any() for s in range(4, 8))
@@ -117,10 +117,10 @@ def test_slpa_drops_memberships_below_r():
     rows = np.zeros(n - 1, int)
     G = sp.csr_matrix((np.ones(n - 1), (rows, np.arange(1, n))), shape=(n, n))
     G = (G + G.T).tocsr()
-    labels, strength = slpa(G, seed=0, r=0.5)
+    labels, strength, _ = slpa(G, seed=0, r=0.5)
     weak = strength < 0.5
     assert (labels[weak] == -1).all() and (labels[~weak] >= 0).all()
-    labels0, _ = slpa(G, seed=0, r=0.0)
+    labels0, _, _ = slpa(G, seed=0, r=0.0)
     assert (labels0 >= 0).all()
 
 
@@ -190,3 +190,107 @@ def test_kmeans_edge_cases():
         kmeans(np.zeros(4))
     with pytest.raises(InputError, match="at least 1"):
         kmeans(np.zeros((4, 2)), k=0)
+
+
+# ---- SLPA's overlapping memberships ----------------------------------------------------------
+
+def two_cliques_and_a_bridge(size=10, links=5):
+    """Cliques 0..size-1 and size+1..2·size, and entity `size` linked to `links` members of
+    each (weight 1 everywhere): the bridge is tied equally to both groups."""
+    n = 2 * size + 1
+    A = np.zeros((n, n))
+    for group in (np.arange(size), np.arange(size + 1, n)):
+        A[np.ix_(group, group)] = 1
+    tied = np.r_[np.arange(links), np.arange(size + 1, size + 1 + links)]
+    A[size, tied] = A[tied, size] = 1
+    np.fill_diagonal(A, 0)
+    return sp.csr_matrix(A), size
+
+
+def communities_of(result, i):
+    m = result.memberships
+    return dict(zip(m.community[m.entity == i].tolist(), m.strength[m.entity == i].tolist(),
+                    strict=True))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_slpa_bridge_belongs_to_both_cliques(seed):
+    G, bridge = two_cliques_and_a_bridge()
+    result = slpa(G, seed=seed)
+    left, right = result.labels[:bridge], result.labels[bridge + 1:]
+    assert len(set(left)) == 1 and len(set(right)) == 1 and left[0] != right[0]
+    mine = communities_of(result, bridge)
+    assert {int(left[0]), int(right[0])} <= set(mine)
+    assert all(s >= 0.1 for s in mine.values())
+    assert sum(mine.values()) <= 1 + 1e-6
+    # the top label is the strongest membership, with the strength the labels report
+    assert mine[int(result.labels[bridge])] == pytest.approx(float(result.strength[bridge]))
+
+
+def test_slpa_memberships_threshold_by_hand():
+    from engine.communities import _slpa_memberships
+    # ten remembered labels: 7 three times, 4 twice, 1 once, 9 four times
+    memory = np.array([[7, 4, 9, 7, 1, 9, 4, 9, 7, 9]], np.int32)
+    for r, want in ((0.1, [(9, 0.4), (7, 0.3), (4, 0.2), (1, 0.1)]),
+                    (0.2, [(9, 0.4), (7, 0.3), (4, 0.2)]),
+                    (0.25, [(9, 0.4), (7, 0.3)]),
+                    (0.4, [(9, 0.4)]),
+                    # no label reaches r: SLPA keeps the most frequent one, strength under r
+                    (0.5, [(9, 0.4)])):
+        ent, lab, held = _slpa_memberships(memory, r)
+        assert ent.tolist() == [0] * len(want)
+        assert list(zip(lab.tolist(), np.round(held, 6).tolist(), strict=True)) == want
+    # equal shares: the smaller label first, and it is the one kept when none reaches r
+    ent, lab, held = _slpa_memberships(np.array([[5, 3, 5, 3]], np.int32), 0.9)
+    assert lab.tolist() == [3] and held.tolist() == [0.5]
+    ent, lab, held = _slpa_memberships(np.array([[5, 3, 5, 3]], np.int32), 0.5)
+    assert lab.tolist() == [3, 5]
+
+
+def direct_memberships(memory, r):
+    """SLPA's post-processing written out: each row's label counts → shares → the labels at
+    or above r, else the most frequent (ties: smaller label)."""
+    rows = []
+    for v, row in enumerate(memory.tolist()):
+        counts = {}
+        for label in row:
+            counts[label] = counts.get(label, 0) + 1
+        shares = {label: c / len(row) for label, c in counts.items()}
+        kept = [(label, s) for label, s in shares.items() if s >= r]
+        if not kept:
+            best = max(shares.values())
+            kept = [(min(label for label, s in shares.items() if s == best), best)]
+        for label, s in sorted(kept, key=lambda ls: (-ls[1], ls[0])):
+            rows.append((v, label, s))
+    return rows
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 30), st.integers(1, 25), st.integers(1, 8), st.floats(0, 1),
+       st.integers(0, 2**32 - 1))
+def test_slpa_memberships_match_a_direct_implementation(n, m, labels, r, seed):
+    from engine.communities import _slpa_memberships
+    memory = np.random.default_rng(seed).integers(0, labels, (n, m)).astype(np.int32)
+    ent, lab, held = _slpa_memberships(memory, r)
+    got = list(zip(ent.tolist(), lab.tolist(), held.tolist(), strict=True))
+    assert got == direct_memberships(memory, r)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.floats(0.02, 0.5), st.floats(0.01, 1), st.integers(0, 2**32 - 1))
+def test_slpa_memberships_agree_with_the_top_labels(n, density, r, seed):
+    rng = np.random.default_rng(seed)
+    A = sp.random(n, n, density=density, random_state=rng, format="csr")
+    result = slpa((A + A.T).tocsr(), seed=seed, iterations=12, r=r)
+    m = result.memberships
+    assert (np.diff(m.entity) >= 0).all() and np.isin(np.arange(n), m.entity).all()
+    first = np.searchsorted(m.entity, np.arange(n))  # each entity's strongest membership
+    has_top = result.labels >= 0
+    np.testing.assert_array_equal(m.community[first][has_top], result.labels[has_top])
+    np.testing.assert_allclose(m.strength[first], result.strength)
+    # a membership under r is the one membership of an entity whose top share is under r
+    under = m.entity[m.strength < r]
+    assert (result.strength[under] < r).all()
+    assert (np.bincount(m.entity, minlength=n)[under] == 1).all()
+    # communities numbered after the top labels' ones, consecutively
+    assert set(m.community.tolist()) == set(range(int(m.community.max()) + 1))

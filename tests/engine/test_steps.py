@@ -132,3 +132,18 @@ def test_the_reader_never_imports_the_build():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_slpa_r_and_iterations_are_in_the_slpa_key_only():
+    methods = ("label-propagation", "slpa", "kmeans")
+    default = plan(BuildOptions(communities=methods), "src", 100)
+    explicit = plan(BuildOptions(communities=methods, slpa_r=0.1, slpa_iterations=30),
+                    "src", 100)
+    assert default == explicit  # the defaults leave the released keys as they were
+    for change in ({"slpa_r": 0.3}, {"slpa_iterations": 50}):
+        other = plan(BuildOptions(communities=methods, **change), "src", 100)
+        changed = {name for name in default if default[name].key != other[name].key}
+        assert changed == {"communities:slpa"}
+    params = plan(BuildOptions(communities=("slpa",), slpa_r=0.25, slpa_iterations=40),
+                  "src", 100)["communities:slpa"].params
+    assert params == {"method": "slpa", "seed": 0, "r": 0.25, "iterations": 40}

@@ -10,11 +10,14 @@ import sys
 import threading
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.widgets import Input, OptionList
 
+from engine.pipeline import BuildOptions, build
+from sample_data.fixtures import bridge_table
 from tui.app import EmbtuiApp
 from tui.help import HelpScreen
 from tui.screens import ErrorScreen, ExportScreen
@@ -763,3 +766,81 @@ async def test_v_switches_layouts_keeping_the_selection(two_layouts, settle):
         await pilot.press("v")
         await settle(pilot)
         assert app.layout_name == "umap" and app.selection == 7
+
+
+# ---- SLPA's overlapping communities: two groups joined by a bridge in both -------------------
+
+@pytest.fixture(scope="module")
+def bridge_dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bridge-tui")
+    src = root / "bridge.parquet"
+    pq.write_table(bridge_table(), src)
+    out = root / "bridge.duckdb"
+    build(src, out, BuildOptions(k=10, communities=("label-propagation", "slpa")))
+    return out
+
+
+async def _slpa_view(app, pilot, settle):
+    await settle(pilot)
+    app.set_group_mode("community:slpa")
+    await settle(pilot)
+    assert app.view.method == "slpa" and app.view.overlapping and len(app.view) == 2
+    bridge = app.ds.resolve("bridge")
+    (top, _), (other, _) = app.view.clusters_of(bridge)
+    return bridge, top, other
+
+
+async def test_details_list_every_community_of_the_selection(bridge_dataset, settle):
+    app = EmbtuiApp(bridge_dataset)
+    async with app.run_test(size=WIDE) as pilot:
+        bridge, top, other = await _slpa_view(app, pilot, settle)
+        app.select(bridge)
+        await settle(pilot)
+        text = static_text(app.query_one("#details-body"))
+        assert "communities" in text and "2 of 2 in slpa" in text
+        for c, s in app.ds.communities_of(bridge, "slpa"):
+            k = app.view.rank[c]
+            assert f"{k}, 11 members, strength {s:.2f}" in text
+        app.select(0)  # a member of one group only
+        await settle(pilot)
+        assert "1 of 2 in slpa" in static_text(app.query_one("#details-body"))
+
+
+async def test_choosing_a_community_highlights_its_overlapping_members(bridge_dataset, settle):
+    app = EmbtuiApp(bridge_dataset)
+    async with app.run_test(size=WIDE) as pilot:
+        bridge, top, other = await _slpa_view(app, pilot, settle)
+        app.query_one("#cl-list", OptionList).focus()
+        await settle(pilot)
+        ol = app.query_one("#cl-list", OptionList)
+        step = other - (ol.highlighted or 0)
+        await pilot.press(*(["down"] * step if step > 0 else ["up"] * -step), "enter")
+        await settle(pilot)
+        # the community where the bridge is not at its strongest: the bridge is in it
+        assert app.query_one(ClustersPane).mode == "members"
+        assert app.picks.chosen(app.view) == other
+        members = set(app.view.members(other).tolist())
+        assert bridge in members and len(members) == 11
+        assert members <= set(app.query_one(Scatter).highlight.tolist())
+        rows = option_texts(app.query_one("#cl-list", OptionList))
+        assert len(rows) == 11
+        marked = [r for r in rows if "* " in r]
+        assert len(marked) == 1 and "bridge" in marked[0]
+
+
+async def test_palette_goes_to_a_community_through_its_overlapping_member(bridge_dataset,
+                                                                           settle):
+    app = EmbtuiApp(bridge_dataset)
+    async with app.run_test(size=WIDE) as pilot:
+        bridge, top, other = await _slpa_view(app, pilot, settle)
+        app.select(bridge)  # its own strongest community is `top`
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*f"go to cluster {other}")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.anchor == bridge and app.picks.chosen(app.view) == other
+        members = set(app.view.members(other).tolist())
+        assert members <= set(app.query_one(Scatter).highlight.tolist())
+        assert f"cluster {other}" in static_text(app.query_one("#cl-summary"))

@@ -212,10 +212,13 @@ class ClustersPane(Pane):
         head.append(" · Esc: all", style="dim")
         self.query_one("#cl-summary", Static).update(head)
         shown = members[:MEMBER_LIMIT].tolist()
+        shared = _shared_strengths(view, c, shown)
         options = []
         for i in shown:
             row = Text(no_wrap=True, overflow="ellipsis")
             row.append("▶ " if i == selection else "  ", style="bold")
+            if i in shared:  # in several communities: marked, with its strength in this one
+                row.append(f"* {shared[i]:.2f} ", style="dim")
             row.append_text(label_text(labels[i], 120))
             options.append(Option(row))
         if size > len(shown):
@@ -253,3 +256,15 @@ class ClustersPane(Pane):
     def action_back(self) -> None:
         if self._mode == "members":
             self.post_message(self.Back())
+
+
+def _shared_strengths(view, c: int | None, shown: list[int]) -> dict[int, float]:
+    """Of overlapping communities, the shown members of c that are in several, with their
+    strength in c."""
+    if c is None or not view.overlapping:
+        return {}
+    members, strengths = view.members(c), view.strengths(c)
+    idx = np.array(shown, dtype=np.int64)
+    several = idx[view.count[idx] > 1]
+    pos = np.searchsorted(members, several)
+    return dict(zip(several.tolist(), strengths[pos].tolist(), strict=True))

@@ -16,7 +16,8 @@ class DetailsPane(Pane):
     HELP_TITLE = "Details"
     HELP = ("The selected entity: its id, label, stored metadata, in-degree in the neighbour "
             "graph (how many entities list it as a neighbour) and the cluster it belongs to at "
-            "the current threshold. Arrows scroll when it is focused.")
+            "the current threshold (of overlapping SLPA communities, each one with its "
+            "strength). Arrows scroll when it is focused.")
 
     def __init__(self, **kwargs) -> None:
         super().__init__("Details", **kwargs)
@@ -52,7 +53,8 @@ class DetailsPane(Pane):
         if "degree" in row:
             grid.add_row("degree", Text(str(row["degree"])))
         if self._cluster is not None:
-            grid.add_row("cluster", self._cluster)
+            grid.add_row("communities" if "strength" in self._cluster.plain else "cluster",
+                          self._cluster)
         for key, value in row.items():
             if key in _SKIP:
                 continue
@@ -60,8 +62,17 @@ class DetailsPane(Pane):
         self.query_one("#details-body", Static).update(grid)
 
 
-def cluster_line(view, c: int | None, where: str) -> Text:
-    """The selection's cluster c in the listed `view`; `where`: "at 0.57", "in slpa"."""
+def cluster_line(view, c: int | None, where: str, selection: int | None = None) -> Text:
+    """The selection's cluster c in the listed `view`; `where`: "at 0.57", "in slpa". In
+    overlapping communities, every one the selection is in, with its strength."""
+    if view.overlapping and selection is not None:
+        found = view.clusters_of(selection)
+        if not found:
+            return Text(f"none (in no listed community {where})", style="dim")
+        text = Text(f"{len(found)} of {len(view)} {where}:")
+        for k, s in found:
+            text.append(f"\n{k}, {int(view.sizes[k])} members, strength {s:.2f}")
+        return text
     if c is None:
         return Text(f"none (on its own {where})", style="dim")
     return Text(f"{c} of {len(view)}, {int(view.sizes[c])} members {where}")
