@@ -22,6 +22,10 @@ from engine.knngraph import KnnGraph
 from engine.methods import MEASURES
 
 _CODES = {name: i for i, name in enumerate(MEASURES)}
+# The kernels compare against these; numba freezes them at compile time.
+_NPMI, _PPMI, _PMI = _CODES["npmi"], _CODES["ppmi"], _CODES["pmi"]
+_JACCARD, _DICE, _CONDITIONAL = _CODES["jaccard"], _CODES["dice"], _CODES["conditional"]
+_INVERSE_LOG = _CODES["inverse-log"]
 
 
 # --------------------------------------------------------------------------- co-occurrence
@@ -196,26 +200,32 @@ def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None, *,
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _measure(code, c, ca, cb, log_ca, log_cb, log_n):
     """One association value; NaN means 'not stored'. Logs of the marginals come precomputed."""
-    if code == 0 or code == 1:  # npmi, ppmi
+    if code == _NPMI or code == _PPMI or code == _PMI:
         log_c = np.log(c)
         pmi = log_c + log_n - log_ca - log_cb  # log(c·n / (c_a·c_b))
-        if code == 1:
+        if code == _PMI:
+            return pmi
+        if code == _PPMI:
             return pmi if pmi > 0.0 else np.nan
         if log_c >= log_n:  # p(a,b) = 1: the normalised limit
             return 1.0
         v = pmi / (log_n - log_c)  # −log p(a,b)
         return min(1.0, max(-1.0, v))  # weights > 1 could step outside
-    if code == 2:  # jaccard
+    if code == _JACCARD:
         return c / (ca + cb - c)
-    if code == 3:  # conditional P(b | a) for row a
+    if code == _DICE:
+        return 2.0 * c / (ca + cb)
+    if code == _CONDITIONAL:  # P(b | a) for row a
         return c / ca
-    return np.log1p(c)  # inverse-log: 1 / (1 / log(1 + c))
+    # inverse-log: the similarity 1/d of the dissimilarity d = 1/log(c); a count of 1 (or a
+    # weighted count ≤ 1) has no finite positive d, so the pair is no neighbour
+    return np.log(c) if c > 1.0 else np.nan
 
 
 @numba.njit(cache=True, inline="always")
 def _stored(code, v):
-    """Only ppmi leaves co-occurring pairs out; the others store every value."""
-    return code != 1 or not np.isnan(v)
+    """ppmi and inverse-log leave some co-occurring pairs out; the others store every value."""
+    return (code != _PPMI and code != _INVERSE_LOG) or not np.isnan(v)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -227,9 +237,10 @@ def _association_count(indptr, indices, data, diag, log_diag, log_n, code, count
             c = float(data[p])
             if b == a or not c > 0.0:
                 continue
-            # Short-circuit: only ppmi needs the value to know whether it is stored.
-            if code != 1 or _stored(code, _measure(code, c, diag[a], diag[b], log_diag[a],
-                                                   log_diag[b], log_n)):
+            # Short-circuit: only ppmi and inverse-log need the value to know if it is stored.
+            if ((code != _PPMI and code != _INVERSE_LOG)
+                    or _stored(code, _measure(code, c, diag[a], diag[b], log_diag[a],
+                                              log_diag[b], log_n))):
                 m += 1
         counts[a] = m
 
@@ -263,14 +274,21 @@ def association(C, n_collections: int, measure: str = "npmi") -> sp.csr_matrix:
     With c = C[a, b], c_a = C[a, a] and n = n_collections, probabilities are over
     collections: p(a,b) = c/n, p(a) = c_a/n, and
 
-    - ``npmi``: pmi / −log p(a,b), pmi = log(p(a,b) / (p(a) p(b))); in [−1, 1], 1 when
-      p(a,b) = 1. Every co-occurring pair is stored, negative values included.
+    - ``npmi``: pmi / −log p(a,b); in [−1, 1], 1 when p(a,b) = 1. Every co-occurring pair
+      is stored, negative values included.
     - ``ppmi``: max(pmi, 0); pairs with pmi ≤ 0 are not stored.
+    - ``pmi``: log(p(a,b) / (p(a) p(b))) = log(c·n / (c_a·c_b)), raw; negative for pairs
+      seen together less often than chance. Every co-occurring pair is stored.
     - ``jaccard``: c / (c_a + c_b − c).
+    - ``dice``: the Sørensen–Dice coefficient 2c / (c_a + c_b), in [0, 1].
     - ``conditional``: P(b | a) = c / c_a in row a (not symmetric).
-    - ``inverse-log``: the dissimilarity 1/log(count), shifted to d = 1/log(1 + c) so a
-      count of 1 is finite (1/log 2), turned into the similarity 1/d = log(1 + c) (natural
-      log). It ranks neighbours exactly as ascending d does; unbounded above.
+    - ``inverse-log``: the dissimilarity d = 1/log(c) (natural log), stored as the
+      similarity 1/d = log(c), which ranks neighbours exactly as ascending d does;
+      unbounded above. A count of 1 (log 1 = 0: no finite d), or a weighted count ≤ 1, is
+      not stored, so such a pair is never a neighbour.
+
+    The neighbour graph (`top_k`) keeps positive values only unless `min_weight` says
+    otherwise, so negative npmi and pmi are no neighbours by default.
     """
     code = check_measure(measure)
     if not sp.issparse(C) or C.ndim != 2 or C.shape[0] != C.shape[1]:

@@ -5,7 +5,7 @@ them without loading numba or DuckDB.
 """
 
 METRICS = ("cosine", "euclidean", "dot")
-MEASURES = ("npmi", "ppmi", "jaccard", "conditional", "inverse-log")
+MEASURES = ("npmi", "ppmi", "pmi", "jaccard", "dice", "conditional", "inverse-log")
 GRAPHS = ("association", "context")
 # The context graph's similarity (engine.concepts): the method's σ on raw weights (default),
 # or σ of the rows scaled to unit mass, 1 − ½‖p − q‖₁ (scale-free).
@@ -18,8 +18,9 @@ COMMUNITIES = ("label-propagation", "slpa", "kmeans")
 # association measures (engine.cooccur); the context graph's overlap (engine.concepts).
 SIMILARITY_RANGES: dict[str, tuple[float | None, float | None]] = {
     "cosine": (-1.0, 1.0), "euclidean": (0.0, 1.0), "dot": (None, None),
-    "npmi": (-1.0, 1.0), "ppmi": (0.0, None), "jaccard": (0.0, 1.0), "conditional": (0.0, 1.0),
-    "inverse-log": (0.0, None), "context": (0.0, 1.0),
+    "npmi": (-1.0, 1.0), "ppmi": (0.0, None), "pmi": (None, None), "jaccard": (0.0, 1.0),
+    "dice": (0.0, 1.0), "conditional": (0.0, 1.0), "inverse-log": (0.0, None),
+    "context": (0.0, 1.0),
 }
 
 

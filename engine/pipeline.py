@@ -45,7 +45,7 @@ __all__ = ["BuildOptions", "BuildReport", "Progress", "build", "knn_graph_matrix
            "step_key", "valid_steps"]
 
 # Measures bounded above by 1 convert to UMAP distances like cosine; the others like dot.
-_BOUNDED = ("npmi", "jaccard", "conditional")
+_BOUNDED = ("npmi", "jaccard", "dice", "conditional")
 
 
 class Progress:

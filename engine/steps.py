@@ -100,6 +100,8 @@ def _graph_params(opt: BuildOptions, n: int | None) -> dict:
             params["seed"] = opt.seed
         return params
     params = {"k": opt.k, "measure": opt.measure}
+    if opt.measure == "inverse-log":  # 2: 1/d = log(c), a count of 1 no pair; 1: log(1 + c)
+        params["inverse_log_version"] = 2
     if opt.min_weight is not None:
         params["min_weight"] = opt.min_weight
     if opt.graph == "context":

@@ -65,7 +65,7 @@ def test_zero_weight_is_no_membership():
     assert Cm[E, E] == 0 and Cm.getrow(E).nnz == 0
 
 
-def test_npmi_ppmi_jaccard_conditional_inverse_log_by_hand():
+def test_measures_by_hand():
     Cm = counts()
     npmi = association(Cm, N_COLL, "npmi")
     assert npmi[A, B] == pytest.approx(pmi(A, B) / -log(2 / 5), rel=1e-6)
@@ -89,8 +89,19 @@ def test_npmi_ppmi_jaccard_conditional_inverse_log_by_hand():
     assert cond[C, A] == pytest.approx(1 / 2)  # P(A | C): not symmetric
 
     inv = association(Cm, N_COLL, "inverse-log")
-    assert inv[A, B] == pytest.approx(log(3))  # 1 / (1 / log(1 + 2))
-    assert inv[A, D] == pytest.approx(log(2))  # a count of 1 stays finite
+    assert inv[A, B] == pytest.approx(log(2))  # 1 / d with d = 1 / log(2)
+    # a count of 1 has d = 1 / log 1, no finite dissimilarity: not a neighbour
+    assert inv[A, D] == 0 and inv[A, C] == 0 and inv.nnz == 4  # A–B, B–C both ways
+
+    raw = association(Cm, N_COLL, "pmi")
+    assert raw[A, B] == pytest.approx(log(2 * 5 / (3 * 3)), rel=1e-6)
+    assert raw[A, C] == pytest.approx(log(1 * 5 / (3 * 2)), rel=1e-6) and raw[A, C] < 0
+    assert raw.nnz == 12  # raw PMI keeps negative values, like npmi
+
+    dice = association(Cm, N_COLL, "dice")
+    assert dice[A, B] == pytest.approx(2 * 2 / (3 + 3))
+    assert dice[C, D] == pytest.approx(2 * 1 / (2 + 2))
+    assert dice[A, D] == pytest.approx(2 * 1 / (3 + 2))
     for name in MEASURES:
         S = association(Cm, N_COLL, name)
         assert S.diagonal().sum() == 0 and np.isfinite(S.data).all() and S.dtype == np.float32
@@ -112,7 +123,8 @@ def test_association_refuses_bad_counts_and_survives_inconsistent_ones():
 
 
 def test_unknown_measure_names_the_allowed_ones():
-    with pytest.raises(InputError, match="npmi, ppmi, jaccard, conditional, inverse-log"):
+    with pytest.raises(InputError,
+                       match="npmi, ppmi, pmi, jaccard, dice, conditional, inverse-log"):
         association(counts(), N_COLL, "cosine")
 
 
@@ -240,3 +252,46 @@ def test_pair_memory_over_half_of_memory_is_refused_with_the_estimate():
     big = np.zeros(1, np.int32)  # memory is checked regardless of the cap
     with pytest.raises(InputError, match="more than half of this machine's 0.0 GB"):
         check_collection_sizes(big, 1, None, memory=40)
+
+
+def _direct(name, c, ca, cb, n):
+    """Each measure from its definition, one pair at a time (None: not stored)."""
+    pmi = log(c * n / (ca * cb))
+    if name == "pmi":
+        return pmi
+    if name == "ppmi":
+        return pmi if pmi > 0 else None
+    if name == "npmi":
+        return 1.0 if c >= n else max(-1.0, min(1.0, pmi / -log(c / n)))
+    if name == "jaccard":
+        return c / (ca + cb - c)
+    if name == "dice":
+        return 2 * c / (ca + cb)
+    if name == "conditional":
+        return c / ca
+    return 1 / (1 / log(c)) if c > 1 else None  # inverse-log: 1 / d, d = 1 / log(count)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=6), min_size=1, max_size=12),
+       st.sampled_from(MEASURES))
+def test_every_measure_matches_its_definition(collections, name):
+    coll = np.array([i for i, c in enumerate(collections) for _ in c], dtype=np.int32)
+    ent = np.array([e for c in collections for e in c], dtype=np.int32)
+    n = len(collections)
+    Cm = cooccurrence(coll, ent, 6, n)
+    dense = Cm.toarray()
+    S = association(Cm, n, name)
+    coo = S.tocoo()  # explicit zeros are stored pairs (pmi of exactly chance)
+    got = {(int(a), int(b)): float(v) for a, b, v in zip(coo.row, coo.col, coo.data,
+                                                          strict=True)}
+    want = {}
+    for a in range(6):
+        for b in range(6):
+            if a != b and dense[a, b] > 0:
+                v = _direct(name, dense[a, b], dense[a, a], dense[b, b], n)
+                if v is not None:
+                    want[(a, b)] = v
+    assert got.keys() == want.keys()
+    for pair, v in want.items():
+        assert got[pair] == pytest.approx(v, rel=1e-5, abs=1e-6)

@@ -98,6 +98,16 @@ def test_context_measure_and_its_version_are_in_the_graph_key():
     assert sigma["ingest"].key == variant["ingest"].key
 
 
+def test_inverse_log_carries_its_version_and_other_measures_do_not():
+    # inverse-log was log(1 + c) before it became the write-up's 1/d = log(c): such files
+    # recompute; the other measures' keys are the pinned ones.
+    inv = plan(BuildOptions(kind="collections", measure="inverse-log"), "src", 100)
+    assert inv["knn"].params["inverse_log_version"] == 2
+    for measure in ("npmi", "ppmi", "pmi", "jaccard", "dice", "conditional"):
+        opt = BuildOptions(kind="collections", measure=measure)
+        assert "inverse_log_version" not in plan(opt, "src", 100)["knn"].params
+
+
 def test_exact_graph_key_leaves_out_the_seed():
     a, b = plan(BuildOptions(seed=0), "src", 100), plan(BuildOptions(seed=1), "src", 100)
     assert a["knn"] == b["knn"] and a["merge_tree"] == b["merge_tree"]
