@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from engine.errors import InputError
 from engine.knn import similarity_to_distance
 
+NO_GPU = "--device cuda needs a GPU that torch can see; none is visible (use --device cpu)"
 MDE_MISSING = "the mde-umap layout needs the [mde] extra: pip install 'embtui[mde]'"
 
 # umap-learn's defaults: spread 1, min_dist 0.1 → the curve a·d^(2b); computed once by
@@ -87,16 +88,23 @@ def fuzzy_graph(idx: np.ndarray, dist: np.ndarray) -> sp.csr_matrix:
     return (P + Pt - P.multiply(Pt)).tocsr()  # fuzzy union
 
 
-def require_mde() -> None:
-    """Raise InputError unless the [mde] extra (pymde, torch) is installed."""
+def require_mde(device: str = "cpu") -> None:
+    """Raise InputError unless the [mde] extra (pymde, torch) is installed and, for cuda,
+    torch sees a GPU."""
     if importlib.util.find_spec("pymde") is None or importlib.util.find_spec("torch") is None:
         raise InputError(MDE_MISSING)
+    if device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise InputError(NO_GPU)
 
 
 def mde_umap_layout(idx: np.ndarray, sim: np.ndarray, metric: str, *, seed: int = 0,
-                    dim: int = 3, n_neighbors: int = 15) -> np.ndarray:
+                    dim: int = 3, n_neighbors: int = 15, max_iter: int = 300,
+                    device: str = "cpu") -> np.ndarray:
     """PyMDE's preserve-neighbours embedding of the kNN graph into `dim` (3–4) dimensions,
-    random init, then UMAP of that embedding to (N, 2) float32.
+    random init, `max_iter` iterations on `device`, then UMAP of that embedding to (N, 2)
+    float32.
 
     The MDE problem is the one `pymde.preserve_neighbors` builds once it has its neighbour
     graph, built here from the kNN rows themselves: `preserve_neighbors(pymde.Graph)`
@@ -119,7 +127,7 @@ def mde_umap_layout(idx: np.ndarray, sim: np.ndarray, metric: str, *, seed: int 
     try:
         with torch.random.fork_rng(devices=[]):
             pymde.seed(seed)
-            Y = _preserve_neighbors(pymde, torch, n, dim, edges, weights)
+            Y = _preserve_neighbors(pymde, torch, n, dim, edges, weights, max_iter, device)
     finally:
         np.random.set_state(np_state)
     nb, s = _euclidean_knn(Y, min(n_neighbors, n - 1))
@@ -140,7 +148,8 @@ def _neighbour_edges(idx: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.
 
 
 def _preserve_neighbors(pymde, torch, n: int, dim: int, edges: np.ndarray,
-                        weights: np.ndarray) -> np.ndarray:
+                        weights: np.ndarray, max_iter: int = 300,
+                        device: str = "cpu") -> np.ndarray:
     """As `pymde.preserve_neighbors` after its kNN step, with init="random": log1p
     attraction on the edges, log repulsion on as many sampled non-edges, centred."""
     constraint = pymde.Centered()
@@ -152,11 +161,14 @@ def _preserve_neighbors(pymde, torch, n: int, dim: int, edges: np.ndarray,
         neg = pymde.preprocess.sample_edges(n, n_repulsive, exclude=e)
         e = torch.cat([e, neg])
         w = torch.cat([w, -torch.ones(len(neg), dtype=X_init.dtype)])
-    f = pymde.penalties.PushAndPull(w, attractive_penalty=pymde.penalties.Log1p,
+    # the start and the sampled edges are drawn on the CPU, so a seed gives one start anywhere
+    e, X_init = e.to(device), X_init.to(device)
+    f = pymde.penalties.PushAndPull(w.to(device), attractive_penalty=pymde.penalties.Log1p,
                                     repulsive_penalty=pymde.penalties.Log)
     mde = pymde.MDE(n_items=n, embedding_dim=dim, edges=e, distortion_function=f,
-                    constraint=constraint, device="cpu")
-    return mde.embed(X=X_init, verbose=False).detach().cpu().numpy().astype(np.float32)
+                    constraint=constraint, device=device)
+    Y = mde.embed(X=X_init, max_iter=max_iter, verbose=False)
+    return Y.detach().cpu().numpy().astype(np.float32)
 
 
 def _euclidean_knn(Y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

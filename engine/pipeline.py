@@ -29,6 +29,8 @@ from engine.knngraph import KnnGraph
 from engine.methods import COMMUNITIES, CONTEXT_MEASURES, GRAPHS, LAYOUTS, MEASURES
 from engine.paths import check_file, output_path, temp_beside
 from engine.steps import (
+    MDE_DIM,
+    MDE_ITERS,
     SLPA_ITERATIONS,
     SLPA_R,
     BuildOptions,
@@ -260,6 +262,10 @@ def _steps(opt: BuildOptions, source, source_name: str | None, source_key: str,
     yield _step(ingest, "embedding texts" if opt.text_col else "reading input",
                 partial(_ingest, opt, source, source_name), _write_ingest)
     opt = _bounded_k(opt, built.n, warnings)
+    if "mde-umap" in opt.layouts and opt.mde_neighbors is not None \
+            and not 10 <= opt.mde_neighbors <= 40:
+        warnings.append(f"--mde-neighbors {opt.mde_neighbors} is outside 10..40, the range "
+                        "the co-occurrence write-up recommends")
     later = plan_after_ingest(opt, ingest, built.n)
     derived = [p.name for p in later if p.name != "knn"]
     for p in later:
@@ -383,9 +389,28 @@ def _check_options(opt: BuildOptions) -> None:
     for name in opt.layouts:
         if name not in LAYOUTS:
             raise InputError(f"unknown layout '{name}' (use {', '.join(LAYOUTS)})")
-    if "mde-umap" in opt.layouts:
-        from engine.layout import require_mde
-        require_mde()
+    _check_mde(opt)
+
+
+def _check_mde(opt: BuildOptions) -> None:
+    changed = (opt.mde_neighbors is not None or opt.mde_dim != MDE_DIM
+               or opt.mde_iters != MDE_ITERS or opt.device != "cpu")
+    if "mde-umap" not in opt.layouts:
+        if changed:
+            raise InputError("--mde-neighbors, --mde-dim, --mde-iters and --device apply to "
+                             "--layout mde-umap only")
+        return
+    if opt.mde_neighbors is not None and not 1 <= opt.mde_neighbors <= opt.k:
+        raise InputError(f"--mde-neighbors must be in 1..{opt.k} (-k, the neighbours the "
+                         f"graph holds), got {opt.mde_neighbors}")
+    if opt.mde_dim not in (3, 4):
+        raise InputError(f"--mde-dim must be 3 or 4, got {opt.mde_dim}")
+    if opt.mde_iters < 1:
+        raise InputError(f"--mde-iters must be at least 1, got {opt.mde_iters}")
+    if opt.device not in ("cpu", "cuda"):
+        raise InputError(f"unknown device '{opt.device}' (use cpu, cuda)")
+    from engine.layout import require_mde
+    require_mde(opt.device)
 
 
 # ---- ingest -----------------------------------------------------------------------------
@@ -491,7 +516,10 @@ def _layout(opt: BuildOptions, name: str, built: Built, progress: Progress) -> n
     if name == "umap":
         return layouts.umap_layout(idx, sim, _layout_metric(opt), seed=opt.seed,
                                    progress=progress.update)
-    return layouts.mde_umap_layout(idx, sim, _layout_metric(opt), seed=opt.seed)
+    n_neighbors = 15 if opt.mde_neighbors is None else opt.mde_neighbors
+    return layouts.mde_umap_layout(idx, sim, _layout_metric(opt), seed=opt.seed,
+                                   dim=opt.mde_dim, n_neighbors=n_neighbors,
+                                   max_iter=opt.mde_iters, device=opt.device)
 
 
 def _write_layout(name: str, store: Store, xy: np.ndarray) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 # SLPA's defaults, left out of its key so files built before these were options stay valid
 SLPA_R = 0.1
+MDE_DIM, MDE_ITERS = 3, 300  # pymde's own max_iter; the co-occurrence write-up runs 2000
 SLPA_ITERATIONS = 30
 
 
@@ -55,6 +56,11 @@ class BuildOptions:
     kmeans_k: int | None = None  # None: chosen by silhouette over 2..20
     slpa_r: float = SLPA_R  # a label holding this share of an entity's memory is a membership
     slpa_iterations: int = SLPA_ITERATIONS
+    # mde-umap (engine.layout); None or the default keeps the step's key as it was
+    mde_neighbors: int | None = None  # None: 15, at most k
+    mde_dim: int = MDE_DIM
+    mde_iters: int = MDE_ITERS
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,18 @@ def _graph_params(opt: BuildOptions, n: int | None) -> dict:
     return params
 
 
+def _layout_params(opt: BuildOptions, name: str) -> dict:
+    params = {"layout": name, "seed": opt.seed}
+    if name == "mde-umap":  # only what differs from the defaults, so released keys hold
+        for key, value, default in (("neighbors", opt.mde_neighbors, None),
+                                    ("dim", opt.mde_dim, MDE_DIM),
+                                    ("iters", opt.mde_iters, MDE_ITERS),
+                                    ("device", opt.device, "cpu")):
+            if value != default:
+                params[key] = value
+    return params
+
+
 def _communities_params(opt: BuildOptions, method: str) -> dict:
     params = {"method": method, "seed": opt.seed}
     if method == "kmeans":
@@ -141,7 +159,7 @@ def plan_after_ingest(opt: BuildOptions, ingest: Planned, n: int | None) -> list
 
 def _graph_chain(opt: BuildOptions, graph: Planned) -> list[Planned]:
     """Layouts, merge tree and communities of one neighbour graph."""
-    steps = [_planned(f"layout:{name}", {"layout": name, "seed": opt.seed}, (graph,))
+    steps = [_planned(f"layout:{name}", _layout_params(opt, name), (graph,))
              for name in opt.layouts]
     steps.append(_planned("merge_tree", {}, (graph,)))
     steps += [_planned(f"communities:{m}", _communities_params(opt, m), (graph,))

@@ -106,6 +106,17 @@ def _parser() -> argparse.ArgumentParser:
                    "0.1, in (0, 1])")
     b.add_argument("--slpa-iterations", type=int, default=None, metavar="N",
                    help="slpa: listening rounds, one remembered label each (default 30)")
+    b.add_argument("--mde-neighbors", type=int, default=None, metavar="N",
+                   help="mde-umap: neighbours of each entity the MDE problem preserves, at most "
+                   "-k (default 15; the co-occurrence write-up recommends 10..40)")
+    b.add_argument("--mde-dim", type=int, default=None, choices=(3, 4),
+                   help="mde-umap: dimensions of the MDE embedding UMAP then lays out in 2-D "
+                   "(default 3)")
+    b.add_argument("--mde-iters", type=int, default=None, metavar="N",
+                   help="mde-umap: PyMDE iterations (default 300, pymde's; the write-up runs "
+                   "2000)")
+    b.add_argument("--device", default=None, choices=("cpu", "cuda"),
+                   help="mde-umap: where PyMDE runs (default cpu; cuda needs a GPU torch sees)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -378,7 +389,20 @@ def _build_options(args):
         in_degree_cap=args.in_degree_cap or None, context_threshold=args.context_threshold,
         context_measure=args.context_measure,
         k=args.k, layouts=layouts, seed=args.seed, communities=communities,
-        kmeans_k=args.kmeans_k, **slpa)
+        kmeans_k=args.kmeans_k, **slpa,
+        **_mde_options(args, layouts))
+
+
+def _mde_options(args, layouts: tuple[str, ...]) -> dict:
+    """The --mde-* and --device options given (the defaults are BuildOptions'); given at
+    all, even at their defaults, they need the mde-umap layout."""
+    given = {"mde_neighbors": args.mde_neighbors, "mde_dim": args.mde_dim,
+             "mde_iters": args.mde_iters, "device": args.device}
+    given = {k: v for k, v in given.items() if v is not None}
+    if given and "mde-umap" not in layouts:
+        raise InputError("--mde-neighbors, --mde-dim, --mde-iters and --device apply to "
+                         "--layout mde-umap only")
+    return given
 
 
 def _cmd_build(args) -> int:

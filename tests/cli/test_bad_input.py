@@ -226,6 +226,27 @@ def test_options_that_do_not_apply_are_refused(run, vectors_dataset, tmp_path):
     for option in (("--slpa-r", "0.2"), ("--slpa-iterations", "10"), ("--slpa-r", "0.1")):
         one_line(run("build", src, "-o", tmp_path / "o.duckdb", *option),
                  "--slpa-r and --slpa-iterations apply to --communities slpa only")
+    for option in (("--mde-neighbors", "15"), ("--mde-dim", "3"), ("--mde-iters", "50"),
+                   ("--device", "cpu")):
+        one_line(run("build", src, "-o", tmp_path / "o.duckdb", *option),
+                 "--mde-neighbors, --mde-dim, --mde-iters and --device apply to --layout "
+                 "mde-umap only")
+    assert not (tmp_path / "o.duckdb").exists()
+
+
+@pytest.mark.parametrize("option, message", [
+    (("--mde-neighbors", "0"), "--mde-neighbors must be in 1..15 (-k, the neighbours the graph "
+                               "holds), got 0"),
+    (("--mde-neighbors", "16"), "--mde-neighbors must be in 1..15"),
+    (("--mde-iters", "0"), "--mde-iters must be at least 1, got 0"),
+    (("--mde-dim", "2"), "argument --mde-dim: invalid choice: 2"),
+    (("--device", "tpu"), "argument --device: invalid choice: 'tpu'"),
+])
+def test_bad_mde_options(run, tmp_path, option, message):
+    src = tmp_path / "v.csv"
+    src.write_text("id,a,b\n1,1,2\n2,2,1\n3,1,1\n")
+    one_line(run("build", src, "-o", tmp_path / "o.duckdb", "--layout", "mde-umap", *option),
+             message)
     assert not (tmp_path / "o.duckdb").exists()
 
 

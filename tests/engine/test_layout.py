@@ -148,3 +148,16 @@ def test_mde_edges_weigh_mutual_neighbours_double():
     assert weights.tolist() == [2, 2, 1]
     edges, weights = _neighbour_edges(idx, 1)  # first neighbour only: 0→1, 1→0, 2→1
     assert edges.tolist() == [[0, 1], [1, 2]] and weights.tolist() == [2, 1]
+
+
+def test_mde_embeds_in_the_dimensions_and_iterations_asked(blobs):
+    pymde = pytest.importorskip("pymde")
+    import torch
+
+    from engine.layout import _neighbour_edges, _preserve_neighbors
+    idx, _ = blobs
+    edges, weights = _neighbour_edges(idx, 10)
+    Y = _preserve_neighbors(pymde, torch, len(idx), 4, edges, weights, max_iter=5)
+    assert Y.shape == (len(idx), 4) and np.isfinite(Y).all()
+    more = _preserve_neighbors(pymde, torch, len(idx), 4, edges, weights, max_iter=50)
+    assert not np.allclose(Y, more)  # the iterations reach the solver

@@ -188,3 +188,38 @@ def test_context_measure_changes_recompute_the_graph_and_unknown_is_refused(tmp_
         build(baskets_csv, str(tmp_path / "d.duckdb"),
               BuildOptions(**opt, context_measure="l1"))
     assert not (tmp_path / "d.duckdb").exists()
+
+
+def test_mde_options_recompute_only_the_mde_layout(tmp_path, vectors_parquet):
+    pytest.importorskip("pymde")
+    out = tmp_path / "m.duckdb"
+    base = dict(k=10, layouts=("umap", "mde-umap"), mde_iters=20)
+    _rebuild(vectors_parquet, out, BuildOptions(**base))
+    for change in ({"mde_dim": 4}, {"mde_neighbors": 10}, {"mde_iters": 30}):
+        report = _rebuild(vectors_parquet, out, BuildOptions(**base | change))
+        assert report.computed == ["layout:mde-umap"], change
+        base |= change
+    with Dataset.open(out) as ds:
+        assert ds.steps["layout:mde-umap"].params == {
+            "layout": "mde-umap", "seed": 0, "dim": 4, "neighbors": 10, "iters": 30}
+        assert ds.layout("mde-umap").shape == (ds.n, 2)
+
+
+def test_mde_options_are_checked_before_anything_is_written(tmp_path, vectors_parquet):
+    out = tmp_path / "m.duckdb"
+    for opt, match in ((BuildOptions(mde_dim=4), "apply to --layout mde-umap only"),
+                       (BuildOptions(layouts=("mde-umap",), mde_dim=2), "3 or 4"),
+                       (BuildOptions(layouts=("mde-umap",), k=5, mde_neighbors=6), r"1\.\.5"),
+                       (BuildOptions(layouts=("mde-umap",), device="tpu"), "unknown device")):
+        with pytest.raises(InputError, match=match):
+            build(vectors_parquet, out, opt)
+    assert not out.exists()
+
+
+def test_cuda_without_a_gpu_is_one_clear_error(tmp_path, vectors_parquet):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible")
+    with pytest.raises(InputError, match="needs a GPU that torch can see"):
+        build(vectors_parquet, tmp_path / "m.duckdb",
+              BuildOptions(layouts=("mde-umap",), device="cuda"))

@@ -157,3 +157,13 @@ def test_slpa_r_and_iterations_are_in_the_slpa_key_only():
     params = plan(BuildOptions(communities=("slpa",), slpa_r=0.25, slpa_iterations=40),
                   "src", 100)["communities:slpa"].params
     assert params == {"method": "slpa", "seed": 0, "r": 0.25, "iterations": 40}
+
+
+def test_mde_options_are_in_the_mde_layout_key_only_when_changed():
+    default = plan(BuildOptions(layouts=("umap", "mde-umap")), "src", 100)
+    assert default["layout:mde-umap"].params == {"layout": "mde-umap", "seed": 0}
+    tuned = plan(BuildOptions(layouts=("umap", "mde-umap"), mde_neighbors=20, mde_dim=4,
+                              mde_iters=2000, device="cuda"), "src", 100)
+    assert tuned["layout:mde-umap"].params == {"layout": "mde-umap", "seed": 0, "neighbors": 20,
+                                               "dim": 4, "iters": 2000, "device": "cuda"}
+    assert tuned["layout:umap"] == default["layout:umap"] and tuned["knn"] == default["knn"]
