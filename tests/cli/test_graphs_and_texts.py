@@ -133,3 +133,27 @@ def test_kmeans_communities_by_silhouette_or_given_k(run, vectors_parquet, tmp_p
     doc = json.loads(run("clusters", out, "--method", "kmeans", "--min-size", "1",
                          "--json").stdout)
     assert len(doc["clusters"]) == 6
+
+
+@pytest.mark.parametrize("measure", ["pmi", "dice", "inverse-log"])
+def test_new_measures_build_from_the_command_line(run, baskets_csv, tmp_path, measure):
+    out = tmp_path / f"{measure}.duckdb"
+    res = run("build", baskets_csv, "-o", out, *BASKETS, "--measure", measure)
+    assert res.returncode == 0, res.stderr
+    info = json.loads(run("info", out, "--json").stdout)
+    assert info["steps"]["knn"]["params"]["measure"] == measure
+    assert ("inverse_log_version" in info["steps"]["knn"]["params"]) == (measure == "inverse-log")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pymde") is None, reason="needs the [mde] extra")
+def test_mde_options_from_the_command_line(run, baskets_csv, tmp_path):
+    out = tmp_path / "m.duckdb"
+    res = run("build", baskets_csv, "-o", out, *BASKETS[:-3], "-k", "4", "--layout", "mde-umap",
+              "--mde-neighbors", "4", "--mde-dim", "4", "--mde-iters", "20")
+    assert res.returncode == 0, res.stderr
+    assert "--mde-neighbors 4 is outside 10..40" in res.stderr
+    params = json.loads(run("info", out, "--json").stdout)["steps"]["layout:mde-umap"]["params"]
+    assert params == {"layout": "mde-umap", "seed": 0, "neighbors": 4, "dim": 4, "iters": 20}
+    res = run("build", baskets_csv, "-o", out, *BASKETS[:-3], "-k", "4", "--layout", "mde-umap",
+              "--mde-neighbors", "4", "--mde-dim", "4", "--mde-iters", "30")
+    assert "computed layout:mde-umap" in res.stderr and "computed knn" not in res.stderr
