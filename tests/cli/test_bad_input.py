@@ -234,34 +234,26 @@ def test_options_that_do_not_apply_are_refused(run, vectors_dataset, tmp_path):
     assert not (tmp_path / "o.duckdb").exists()
 
 
-@pytest.mark.parametrize("option, message", [
-    (("--mde-neighbors", "0"), "--mde-neighbors must be in 1..15 (-k, the neighbours the graph "
-                               "holds), got 0"),
-    (("--mde-neighbors", "16"), "--mde-neighbors must be in 1..15"),
-    (("--mde-iters", "0"), "--mde-iters must be at least 1, got 0"),
-    (("--mde-dim", "2"), "argument --mde-dim: invalid choice: 2"),
-    (("--device", "tpu"), "argument --device: invalid choice: 'tpu'"),
-])
-def test_bad_mde_options(run, tmp_path, option, message):
-    src = tmp_path / "v.csv"
-    src.write_text("id,a,b\n1,1,2\n2,2,1\n3,1,1\n")
-    one_line(run("build", src, "-o", tmp_path / "o.duckdb", "--layout", "mde-umap", *option),
-             message)
-    assert not (tmp_path / "o.duckdb").exists()
+MDE, SLPA = ("--layout", "mde-umap"), ("--communities", "slpa")
 
 
-@pytest.mark.parametrize("option, message", [
-    (("--slpa-r", "0"), "--slpa-r is a share of the memory in (0, 1] (got 0.0)"),
-    (("--slpa-r", "1.5"), "--slpa-r is a share of the memory in (0, 1] (got 1.5)"),
-    (("--slpa-r", "nan"), "--slpa-r is a share of the memory in (0, 1] (got nan)"),
-    (("--slpa-r", "x"), "argument --slpa-r: invalid float value: 'x'"),
-    (("--slpa-iterations", "0"), "--slpa-iterations must be at least 1 (got 0)"),
+@pytest.mark.parametrize("method, option, message", [
+    (MDE, ("--mde-neighbors", "0"), "--mde-neighbors must be in 1..15 (-k, the neighbours the "
+                                    "graph holds), got 0"),
+    (MDE, ("--mde-neighbors", "16"), "--mde-neighbors must be in 1..15"),
+    (MDE, ("--mde-iters", "0"), "--mde-iters must be at least 1, got 0"),
+    (MDE, ("--mde-dim", "2"), "argument --mde-dim: invalid choice: 2"),
+    (MDE, ("--device", "tpu"), "argument --device: invalid choice: 'tpu'"),
+    (SLPA, ("--slpa-r", "0"), "--slpa-r is a share of the memory in (0, 1] (got 0.0)"),
+    (SLPA, ("--slpa-r", "1.5"), "--slpa-r is a share of the memory in (0, 1] (got 1.5)"),
+    (SLPA, ("--slpa-r", "nan"), "--slpa-r is a share of the memory in (0, 1] (got nan)"),
+    (SLPA, ("--slpa-r", "x"), "argument --slpa-r: invalid float value: 'x'"),
+    (SLPA, ("--slpa-iterations", "0"), "--slpa-iterations must be at least 1 (got 0)"),
 ])
-def test_bad_slpa_options(run, tmp_path, option, message):
+def test_bad_mde_and_slpa_options(run, tmp_path, method, option, message):
     src = tmp_path / "v.csv"
     src.write_text("id,a,b\n1,1,2\n2,2,1\n3,1,1\n")
-    one_line(run("build", src, "-o", tmp_path / "o.duckdb", "--communities", "slpa", *option),
-             message)
+    one_line(run("build", src, "-o", tmp_path / "o.duckdb", *method, *option), message)
     assert not (tmp_path / "o.duckdb").exists()
 
 
