@@ -198,18 +198,19 @@ def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None, *,
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _measure(code, c, ca, cb, log_ca, log_cb, log_n):
-    """One association value; NaN means 'not stored'. Logs of the marginals come precomputed."""
+def _measure(code, c, ca, cb, n):
+    """One association value; NaN means 'not stored'."""
     if code == _NPMI or code == _PPMI or code == _PMI:
-        log_c = np.log(c)
-        pmi = log_c + log_n - log_ca - log_cb  # log(c·n / (c_a·c_b))
+        # One log of the ratio, not a sum of four logs: a pair seen exactly as often as
+        # chance (c·n = c_a·c_b, exact in float64 for counts) gets pmi exactly 0.
+        pmi = np.log((c * n) / (ca * cb))  # log(c·n / (c_a·c_b))
         if code == _PMI:
             return pmi
         if code == _PPMI:
             return pmi if pmi > 0.0 else np.nan
-        if log_c >= log_n:  # p(a,b) = 1: the normalised limit
+        if c >= n:  # p(a,b) = 1: the normalised limit
             return 1.0
-        v = pmi / (log_n - log_c)  # −log p(a,b)
+        v = pmi / np.log(n / c)  # −log p(a,b)
         return min(1.0, max(-1.0, v))  # weights > 1 could step outside
     if code == _JACCARD:
         return c / (ca + cb - c)
@@ -229,7 +230,7 @@ def _stored(code, v):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _association_count(indptr, indices, data, diag, log_diag, log_n, code, counts):
+def _association_count(indptr, indices, data, diag, n, code, counts):
     for a in range(len(indptr) - 1):
         m = 0
         for p in range(indptr[a], indptr[a + 1]):
@@ -239,15 +240,14 @@ def _association_count(indptr, indices, data, diag, log_diag, log_n, code, count
                 continue
             # Short-circuit: only ppmi and inverse-log need the value to know if it is stored.
             if ((code != _PPMI and code != _INVERSE_LOG)
-                    or _stored(code, _measure(code, c, diag[a], diag[b], log_diag[a],
-                                              log_diag[b], log_n))):
+                    or _stored(code, _measure(code, c, diag[a], diag[b], n))):
                 m += 1
         counts[a] = m
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _association_fill(indptr, indices, data, diag, log_diag, log_n, code, out_indptr,
-                      out_indices, out_data):
+def _association_fill(indptr, indices, data, diag, n, code, out_indptr, out_indices,
+                      out_data):
     for a in range(len(indptr) - 1):
         q = out_indptr[a]
         for p in range(indptr[a], indptr[a + 1]):
@@ -255,7 +255,7 @@ def _association_fill(indptr, indices, data, diag, log_diag, log_n, code, out_in
             c = float(data[p])
             if b == a or not c > 0.0:
                 continue
-            v = _measure(code, c, diag[a], diag[b], log_diag[a], log_diag[b], log_n)
+            v = _measure(code, c, diag[a], diag[b], n)
             if _stored(code, v):
                 out_indices[q] = b
                 out_data[q] = v
@@ -299,18 +299,16 @@ def association(C, n_collections: int, measure: str = "npmi") -> sp.csr_matrix:
     if C.nnz and (not np.isfinite(C.data).all() or C.data.min() < 0):
         raise InputError("co-occurrence counts must be finite and non-negative")
     diag = C.diagonal().astype(np.float64)
-    log_diag = np.log(diag, out=np.full_like(diag, -np.inf), where=diag > 0)
-    log_n = float(np.log(n_collections))
+    n = float(n_collections)
     counts = np.empty(C.shape[0], dtype=np.int64)
-    _association_count(C.indptr, C.indices, C.data, diag, log_diag, log_n, code, counts)
+    _association_count(C.indptr, C.indices, C.data, diag, n, code, counts)
     indptr = np.zeros(C.shape[0] + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     nnz = int(indptr[-1])
     idx_dtype = np.int32 if nnz < 2**31 else np.int64
     indices = np.empty(nnz, dtype=idx_dtype)
     data = np.empty(nnz, dtype=np.float32)
-    _association_fill(C.indptr, C.indices, C.data, diag, log_diag, log_n, code, indptr, indices,
-                      data)
+    _association_fill(C.indptr, C.indices, C.data, diag, n, code, indptr, indices, data)
     return sp.csr_matrix((data, indices, indptr.astype(idx_dtype)), shape=C.shape)
 
 

@@ -5,7 +5,7 @@ from math import log
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.cooccur import MEASURES, association, cooccurrence, top_k
@@ -275,6 +275,7 @@ def _direct(name, c, ca, cb, n):
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=6), min_size=1, max_size=12),
        st.sampled_from(MEASURES))
+@example([[0]] * 6 + [[0, 1]] * 2, "ppmi")  # c·n = c_a·c_b: pmi exactly 0, not stored
 def test_every_measure_matches_its_definition(collections, name):
     coll = np.array([i for i, c in enumerate(collections) for _ in c], dtype=np.int32)
     ent = np.array([e for c in collections for e in c], dtype=np.int32)
