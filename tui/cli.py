@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--metric", default="cosine", choices=METRICS)
     v.add_argument("--text-column", dest="text_col", metavar="COL",
                    help="embed this text column with the packaged all-MiniLM-L6-v2 model "
-                   "(the [text] extra); it is also the label unless --label says otherwise")
+                   "(the [text] extra); it is also the label unless --label says otherwise. "
+                   "With --windows, its words become collections instead")
     c = b.add_argument_group("collections")
     c.add_argument("--collections", action="store_true",
                    help="input rows are (collection, entity[, weight])")
@@ -65,6 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--entity", dest="entity_col", help="entity column (default: 'entity')")
     c.add_argument("--meta", dest="meta_cols", action="append", default=[],
                    help="entity metadata column to keep (repeatable)")
+    c.add_argument("--pair-attribute", dest="pair_attribute", metavar="COL",
+                   help="numeric column on each membership (a timestamp, a score): a pair in "
+                   "one collection adds exp(-|x_a - x_b| / S) instead of 1")
+    c.add_argument("--pair-scale", dest="pair_scale", type=float, metavar="S",
+                   help="the scale S of --pair-attribute, in the column's units (> 0)")
+    t = b.add_argument_group("text as collections")
+    t.add_argument("--windows", type=int, metavar="W",
+                   help="with --text-column COL: words are the entities and every window of W "
+                   "consecutive words of a text one collection (W = 2: bigrams)")
+    t.add_argument("--stop-words", dest="stop_words", metavar="FILE",
+                   help="with --windows: words to drop first, one a line")
     c.add_argument("--max-collection-size", type=int, default=20_000, metavar="N",
                    help="refuse a collection of more than N entities: co-occurrence is "
                    "quadratic in a collection's size (default 20000; 0: no cap)")
@@ -312,7 +324,7 @@ def _build_options(args):
     from engine.pipeline import BuildOptions
     layouts = tuple(x.strip() for v in (args.layout or ["umap"]) for x in v.split(",")
                     if x.strip())
-    kind = "collections" if args.collections else "vectors"
+    kind = "collections" if args.collections or args.windows is not None else "vectors"
     if args.communities:
         communities = tuple(x.strip() for v in args.communities for x in v.split(",")
                             if x.strip())
@@ -330,7 +342,8 @@ def _build_options(args):
                              else args.max_collection_size),
         graph=args.graph, min_weight=args.min_weight, corr_k=args.corr_k,
         in_degree_cap=args.in_degree_cap or None, context_threshold=args.context_threshold,
-        context_measure=args.context_measure,
+        context_measure=args.context_measure, pair_attribute=args.pair_attribute,
+        pair_scale=args.pair_scale, windows=args.windows, stop_words=args.stop_words,
         k=args.k, layouts=layouts, seed=args.seed, communities=communities,
         kmeans_k=args.kmeans_k)
 
