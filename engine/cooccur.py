@@ -152,6 +152,79 @@ def _min_product(c_indptr, c_indices, bt_indptr, bt_indices, bt_data, b_indptr, 
                 acc[j] = 0.0
 
 
+@numba.njit(cache=True, parallel=True)
+def _pair_weighted_product(c_indptr, c_indices, e_indptr, e_coll, e_w, e_x, m_indptr, m_ent,
+                           m_w, m_x, inv_scale, n_chunks, out):
+    """out[a, b] = Σ_collections min(w_a, w_b) · exp(−|x_a − x_b| / S), into C's structure.
+
+    e_*: each entity's memberships (collection, weight, value); m_*: each collection's
+    (entity, weight, value). The work is Σ size² over collections, as counting is.
+    """
+    n = len(c_indptr) - 1
+    for chunk in numba.prange(n_chunks):
+        acc = np.zeros(n, dtype=np.float64)
+        for a in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
+            for p in range(e_indptr[a], e_indptr[a + 1]):
+                c = e_coll[p]
+                wa = e_w[p]
+                xa = e_x[p]
+                for q in range(m_indptr[c], m_indptr[c + 1]):
+                    acc[m_ent[q]] += min(wa, m_w[q]) * np.exp(-abs(xa - m_x[q]) * inv_scale)
+            for p in range(c_indptr[a], c_indptr[a + 1]):
+                j = c_indices[p]
+                out[p] = acc[j]
+                acc[j] = 0.0
+
+
+def _distinct_memberships(coll, ent, n_entities, weight, value):
+    """(coll, ent, w, x) one row per distinct membership, collection-major: the largest
+    weight (zero weights dropped, as `incidence` does) and the smallest value."""
+    key = coll.astype(np.int64) * max(n_entities, 1) + ent
+    w = np.ones(len(key)) if weight is None else np.asarray(weight, dtype=np.float64)
+    order = np.lexsort((value, key))  # the first of each run holds the smallest value
+    key, w, x = key[order], w[order], value[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else order[:0]
+    w = np.maximum.reduceat(w, starts) if len(key) else w
+    key, x = key[starts], x[starts]
+    keep = w > 0
+    key, w, x = key[keep], w[keep], x[keep]
+    return key // max(n_entities, 1), (key % max(n_entities, 1)), w, x
+
+
+def _grouped(by, n_groups, *columns):
+    """CSR-style groups: indptr over `by` and the columns in that order (stable)."""
+    order = np.argsort(by, kind="stable")
+    indptr = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(by, minlength=n_groups), out=indptr[1:])
+    return (indptr, *(np.ascontiguousarray(c[order]) for c in columns))
+
+
+def pair_weighted(C, coll, ent, n_entities: int, n_collections: int, weight, value,
+                  scale: float) -> sp.csr_matrix:
+    """C's structure with float64 values Σ min(w_a, w_b) · exp(−|x_a − x_b| / scale)."""
+    coll, ent, w, x = _distinct_memberships(coll, ent, n_entities, weight, value)
+    e_indptr, e_coll, e_w, e_x = _grouped(ent, n_entities, coll, w, x)
+    m_indptr, m_ent, m_w, m_x = _grouped(coll, n_collections, ent, w, x)
+    data = np.empty(C.nnz, dtype=np.float64)
+    _pair_weighted_product(C.indptr, C.indices, e_indptr, e_coll, e_w, e_x, m_indptr,
+                           m_ent, m_w, m_x, 1.0 / scale, _chunks(C.shape[0]), data)
+    return sp.csr_matrix((data, C.indices, C.indptr), shape=C.shape)
+
+
+def check_pair_values(value, n: int, scale, name: str = "the pair attribute") -> np.ndarray:
+    value = np.asarray(value, dtype=np.float64)
+    if value.shape != (n,):
+        raise InputError(f"{name} must have one value a membership (got shape {value.shape}, "
+                         f"expected ({n},))")
+    bad = ~np.isfinite(value)
+    if bad.any():
+        raise InputError(f"{name}: {int(bad.sum()):,} memberships have a missing, NaN or "
+                         "infinite value (every membership needs a number)")
+    if scale is None or not np.isfinite(scale) or not scale > 0:
+        raise InputError(f"--pair-scale must be a positive number (got {scale})")
+    return value
+
+
 def _chunks(n: int) -> int:
     # Each chunk allocates one dense scratch row; a few per thread balance uneven rows.
     return max(1, min(n, 8 * numba.get_num_threads()))
@@ -159,7 +232,8 @@ def _chunks(n: int) -> int:
 
 def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None, *,
                  max_collection_size: int | None = None, collection_name=str,
-                 memory: int | None = None) -> sp.csr_matrix:
+                 memory: int | None = None, pair_value=None,
+                 pair_scale: float | None = None) -> sp.csr_matrix:
     """(N, N) symmetric co-occurrence counts with sorted indices.
 
     Unweighted (int32): entry (a, b) = number of collections containing both a and b; the
@@ -173,10 +247,21 @@ def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None, *,
     pmi measures see valid probabilities (above 1, npmi is clipped to [−1, 1]). Duplicate
     memberships take the max weight; zero weights are no membership.
 
+    Pair-weighted (`pair_value` x, one number a membership, and `pair_scale` S > 0; float64):
+    a collection contributes exp(−|x_a − x_b| / S) to (a, b) instead of 1 (times min(w_a,
+    w_b) when weighted), so a pair close in the attribute counts nearly fully and a distant
+    one hardly. The diagonal is the pair (a, a), exp(0) = 1: it stays the number of
+    collections holding the entity (the summed weight when weighted), so c_a and n in the
+    measures keep their meaning and every entry is at most both diagonals. A duplicate
+    membership takes the smallest value (the earliest timestamp).
+
     Refused first (`check_collection_sizes`): a collection over `max_collection_size`, and a
-    count that would need more than half of `memory`.
+    count that would need more than half of `memory`. The pair weights cost Σ size² exp
+    terms, the same quadratic bound the cap keeps.
     """
     coll, ent, _ = _check_memberships(coll, ent, n_entities, n_collections, None)
+    if pair_value is not None:
+        pair_value = check_pair_values(pair_value, len(ent), pair_scale)
     check_collection_sizes(coll, n_collections, max_collection_size, name=collection_name,
                            memory=memory)
     B = incidence(coll, ent, n_entities, n_collections, weight)
@@ -185,6 +270,9 @@ def cooccurrence(coll, ent, n_entities: int, n_collections: int, weight=None, *,
     Bt = binary.T.tocsr()
     C = Bt @ binary  # scipy sizes the output exactly (symbolic pass) before filling it
     C.sort_indices()
+    if pair_value is not None:
+        return pair_weighted(C, coll, ent, n_entities, n_collections, weight, pair_value,
+                             float(pair_scale))
     if weight is None:
         return C
     Bt_w = B.T.tocsr()

@@ -284,8 +284,13 @@ def _entity_table(ids: pa.Array, labels: pa.Array, weight: pa.Array,
 def read_collections(source, *, collection_col: str | None = None, entity_col: str | None = None,
                      weight_col: str | None = None, label_col: str | None = None,
                      meta_cols: tuple[str, ...] = (), min_count: int = 1,
-                     table: str | None = None, name: str | None = None) -> Ingested:
-    """Rows of (collection, entity[, weight]) → entities seen in ≥ min_count collections."""
+                     table: str | None = None, name: str | None = None,
+                     pair_attribute: str | None = None) -> Ingested:
+    """Rows of (collection, entity[, weight]) → entities seen in ≥ min_count collections.
+
+    pair_attribute names a numeric column whose value each membership keeps (`value` in the
+    memberships; a duplicate membership its smallest) for pair-weighted co-occurrence; a
+    missing or NaN value on a kept membership is refused."""
     if min_count < 1:
         raise InputError(f"--min-count must be at least 1 (got {min_count})")
     if _is_npy(source):
@@ -302,6 +307,10 @@ def read_collections(source, *, collection_col: str | None = None, entity_col: s
         _require(cols, label_col, "label", display)
         for col in meta_cols:
             _require(cols, col, "metadata", display)
+        _require(cols, pair_attribute, "pair attribute", display)
+        if pair_attribute and not is_numeric_type(types[pair_attribute]):
+            raise InputError(f"{display}: --pair-attribute column '{pair_attribute}' is "
+                             f"{types[pair_attribute]}, not numeric")
         if weight_col and not is_numeric_type(types[weight_col]):
             raise InputError(f"{display}: weight column '{weight_col}' is {types[weight_col]}, "
                              "not numeric")
@@ -310,13 +319,20 @@ def read_collections(source, *, collection_col: str | None = None, entity_col: s
         src.read_as_text([collection_col, entity_col, label_col])
         extra = [c for c in ((label_col,) if label_col else ()) + tuple(meta_cols)]
         rows = src.collections(collection_col=collection_col, entity_col=entity_col,
-                               weight_col=weight_col, extra=extra, min_count=min_count)
+                               weight_col=weight_col, extra=extra, min_count=min_count,
+                               value_col=pair_attribute)
     if not rows.pairs:
         raise InputError(f"{display}: an empty collection file (no rows with both a "
                          "collection and an entity)")
     if not rows.kept:
         raise InputError(f"{display}: no entity is in at least {min_count} collections "
                          "(lower --min-count)")
+    if pair_attribute:
+        values = rows.memberships.column("value").to_numpy()
+        missing = int((~np.isfinite(values)).sum())
+        if missing:
+            raise InputError(f"{display}: --pair-attribute column '{pair_attribute}' has no "
+                             f"number (missing, NaN or infinite) on {missing:,} memberships")
     ents = rows.entities
     ids = ents.column("id").combine_chunks()
     labels = ents.column(label_col).combine_chunks() if label_col else None
@@ -324,3 +340,54 @@ def read_collections(source, *, collection_col: str | None = None, entity_col: s
     entities = _entity_table(ids, _labels(ids, labels), ents.column("n").combine_chunks(), meta)
     return Ingested("collections", entities, memberships=rows.memberships,
                     n_collections=rows.n_collections)
+
+
+# ---- text windows ------------------------------------------------------------------------
+
+def read_windows(source, *, text_col: str, windows: int, stop_words: str | None = None,
+                 min_count: int = 1, table: str | None = None,
+                 name: str | None = None) -> Ingested:
+    """A text column → words as entities, every window of `windows` consecutive words of a
+    text as a collection (engine.words), named `ROW:START` (the text's row from 0, the
+    window's first word). Entities: the words in ≥ min_count windows; id and label the word,
+    weight the number of windows holding it."""
+    from engine import words
+    if min_count < 1:
+        raise InputError(f"--min-count must be at least 1 (got {min_count})")
+    if _is_npy(source):
+        raise InputError(f"{source}: a .npy file holds vectors, not texts")
+    stop = words.read_stop_words(stop_words)
+    with open_source(source, table=table, name=name) as src:
+        display = src.name
+        cols = [c for c, _ in src.columns()]
+        _require(cols, text_col, "text", display)
+        if not src.row_count():
+            raise InputError(f"{display} has no rows")
+        src.read_as_text([text_col])
+        rows = src.entity_rows(id_col=None, label_col=None, weight_col=None, meta=[],
+                               text_col=text_col)
+    w = words.windows(rows.column("_text").to_pylist(), windows, stop)
+    counts = np.bincount(w.ent, minlength=len(w.vocabulary))
+    kept = counts >= min_count
+    if not kept.any():
+        what = "word" if not len(w.ent) else f"word is in at least {min_count} windows"
+        raise InputError(f"{display}: no {what} in column '{text_col}'"
+                         + (" (lower --min-count)" if len(w.ent) else ""))
+    # entities numbered by word, as collections inputs are by id
+    vocab = w.vocabulary.filter(pa.array(kept))
+    order = pc.array_sort_indices(vocab).to_numpy()
+    new_code = np.full(len(w.vocabulary), -1, dtype=np.int64)
+    new_code[np.flatnonzero(kept)[order]] = np.arange(len(order))
+    ids = vocab.take(pa.array(order))
+    keep = new_code[w.ent] >= 0
+    coll, ent = w.coll[keep], new_code[w.ent[keep]]
+    used = np.unique(coll)
+    names = pc.binary_join_element_wise(pc.cast(pa.array(w.text[used]), pa.string()),
+                                        pc.cast(pa.array(w.start[used]), pa.string()), ":")
+    memberships = pa.table({
+        "collection": names.take(pa.array(np.searchsorted(used, coll))),
+        "idx": pa.array(ent.astype(np.int32)),
+        "weight": pa.array(np.ones(len(ent)))})
+    entities = _entity_table(ids, ids, pa.array(counts[kept][order].astype(np.float64)), {})
+    return Ingested("collections", entities, memberships=memberships,
+                    n_collections=len(used))

@@ -88,6 +88,7 @@ class Memberships(NamedTuple):
     weight: np.ndarray  # float64
     n_collections: int
     name: Callable[[int], str]  # a collection code → the collection's id, for messages
+    value: np.ndarray | None = None  # float64 --pair-attribute value of each membership
 
 
 @dataclass
@@ -124,14 +125,18 @@ class Built:
         if self.ingested is not None:
             m = self.ingested.memberships
             codes, names = _dense_codes(m.column("collection"))
+            value = (m.column("value").to_numpy().astype(np.float64)
+                     if "value" in m.column_names else None)
             return Memberships(codes, m.column("idx").to_numpy().astype(np.int32),
                                m.column("weight").to_numpy().astype(np.float64),
-                               self.ingested.n_collections, lambda c: names[c].as_py())
+                               self.ingested.n_collections, lambda c: names[c].as_py(), value)
         cols = self.store.memberships()
         coll = cols["coll"].astype(np.int32)
+        value = cols["value"].astype(np.float64) if "value" in cols else None
         return Memberships(coll, cols["idx"].astype(np.int32),
                            cols["weight"].astype(np.float64),
-                           int(coll.max()) + 1 if len(coll) else 0, self.store.collection_name)
+                           int(coll.max()) + 1 if len(coll) else 0, self.store.collection_name,
+                           value)
 
     def knn(self) -> tuple[np.ndarray, np.ndarray]:
         if self.graph is None:
@@ -259,7 +264,9 @@ def _steps(opt: BuildOptions, source, source_name: str | None, source_key: str,
     entities (an exact graph leaves the seed out), so the steps after ingest are planned once
     it has run or been found cached."""
     ingest = plan_ingest(opt, source_key)
-    yield _step(ingest, "embedding texts" if opt.text_col else "reading input",
+    reading = ("reading input" if opt.text_col is None
+               else "cutting texts into windows" if opt.windows else "embedding texts")
+    yield _step(ingest, reading,
                 partial(_ingest, opt, source, source_name), _write_ingest)
     opt = _bounded_k(opt, built.n, warnings)
     if "mde-umap" in opt.layouts and opt.mde_neighbors is not None \
@@ -378,10 +385,15 @@ def _check_options(opt: BuildOptions) -> None:
         if opt.context_measure not in CONTEXT_MEASURES:
             raise InputError(f"unknown context measure '{opt.context_measure}' (use "
                              f"{', '.join(CONTEXT_MEASURES)})")
-    if opt.text_col is not None:
+    _check_pairs(opt)
+    if opt.windows is not None:
+        _check_windows(opt)
+    elif opt.stop_words is not None:
+        raise InputError("--stop-words applies to --windows (words as collections)")
+    elif opt.text_col is not None:
         if opt.kind != "vectors":
             raise InputError("--text-column embeds texts as vectors; it does not go with "
-                             "--collections")
+                             "--collections (add --windows W to make its words collections)")
         if opt.vector_col is not None:
             raise InputError("give --text-column or --vector, not both")
         from engine.text import require_text
@@ -413,10 +425,54 @@ def _check_mde(opt: BuildOptions) -> None:
     require_mde(opt.device)
 
 
+def _check_pairs(opt: BuildOptions) -> None:
+    if opt.pair_attribute is None:
+        if opt.pair_scale is not None:
+            raise InputError("--pair-scale goes with --pair-attribute COL")
+        return
+    if opt.kind != "collections" or opt.windows is not None:
+        raise InputError("--pair-attribute weights pairs within a collection: it applies to "
+                         "--collections inputs")
+    scale = opt.pair_scale
+    if scale is None:
+        raise InputError("--pair-attribute needs --pair-scale S (a pair adds "
+                         "exp(-|x_a - x_b| / S))")
+    if not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale > 0):
+        raise InputError(f"--pair-scale must be a positive number (got {scale})")
+
+
+def _check_windows(opt: BuildOptions) -> None:
+    """Text as collections: only the options that mean something for it."""
+    if opt.text_col is None:
+        raise InputError("--windows makes collections of a text column's words: name it "
+                         "with --text-column COL")
+    if isinstance(opt.windows, bool) or not isinstance(opt.windows, int) or opt.windows < 2:
+        raise InputError(f"--windows must be at least 2 (got {opt.windows}): a window of one "
+                         "word has no pair")
+    if opt.kind != "collections":
+        raise InputError("--windows builds collections (kind 'collections')")
+    given = [flag for flag, value in (
+        ("--collection", opt.collection_col), ("--entity", opt.entity_col),
+        ("--weight", opt.weight_col), ("--label", opt.label_col), ("--id", opt.id_col),
+        ("--vector", opt.vector_col), ("--labels", opt.labels_file),
+        ("--meta", opt.meta_cols or None)) if value is not None]
+    if given:
+        raise InputError(f"{', '.join(given)} do{'es' if len(given) == 1 else ''} not go with "
+                         "--windows (words are the entities, windows the collections)")
+    if opt.stop_words is not None:
+        from engine.words import stop_words_key
+        stop_words_key(opt.stop_words)  # a missing file, refused before anything is read
+
+
 # ---- ingest -----------------------------------------------------------------------------
 
 def _ingest(opt: BuildOptions, source, name: str | None, built: Built,
             progress: Progress) -> Ingested:
+    if opt.windows is not None:
+        from engine.ingest import read_windows
+        return read_windows(source, text_col=opt.text_col, windows=opt.windows,
+                            stop_words=opt.stop_words, min_count=opt.min_count,
+                            table=opt.table, name=name)
     if opt.text_col is not None:
         from engine.ingest import read_texts
         return read_texts(source, text_col=opt.text_col, id_col=opt.id_col,
@@ -430,7 +486,8 @@ def _ingest(opt: BuildOptions, source, name: str | None, built: Built,
     return read_collections(source, collection_col=opt.collection_col,
                             entity_col=opt.entity_col, weight_col=opt.weight_col,
                             label_col=opt.label_col, meta_cols=opt.meta_cols,
-                            min_count=opt.min_count, table=opt.table, name=name)
+                            min_count=opt.min_count, table=opt.table, name=name,
+                            pair_attribute=opt.pair_attribute)
 
 
 def _write_ingest(store: Store, ingested: Ingested) -> None:
@@ -452,8 +509,12 @@ def _knn_collections(opt: BuildOptions, built: Built, progress: Progress) -> Gra
     from engine.cooccur import association, cooccurrence, top_k
     m = built.memberships()
     weighted = m.weight if opt.weight_col else None
+    if opt.pair_attribute is not None and m.value is None:  # a store without the values
+        raise InputError("the stored memberships have no --pair-attribute values: rebuild")
     C = cooccurrence(m.coll, m.ent, built.n, m.n_collections, weight=weighted,
-                     max_collection_size=opt.max_collection_size, collection_name=m.name)
+                     max_collection_size=opt.max_collection_size, collection_name=m.name,
+                     pair_value=m.value if opt.pair_attribute is not None else None,
+                     pair_scale=opt.pair_scale)
     S = association(C, m.n_collections, opt.measure)
     if opt.graph == "context":
         from engine.concepts import context_similarity, correlation_graph

@@ -48,6 +48,14 @@ class BuildOptions:
     in_degree_cap: int | None = 1000
     context_threshold: float = 0.0
     context_measure: str = "sigma"  # engine.methods.CONTEXT_MEASURES
+    # a pair in one collection adds exp(−|x_a − x_b| / pair_scale) instead of 1, x this
+    # column's value on each membership (engine.cooccur)
+    pair_attribute: str | None = None
+    pair_scale: float | None = None
+    # text as collections: every window of `windows` consecutive words of text_col is one
+    # collection (engine.words), after dropping the words listed in the stop_words file
+    windows: int | None = None
+    stop_words: str | None = None
     # common
     k: int = 15
     layouts: tuple[str, ...] = ("umap",)
@@ -93,9 +101,17 @@ def _ingest_params(opt: BuildOptions) -> dict:
             from engine.text import model_key
             params.update(text=opt.text_col, model=model_key())
         return params
-    return {"kind": "collections", "collection": opt.collection_col, "entity": opt.entity_col,
-            "weight": opt.weight_col, "label": opt.label_col, "meta": list(opt.meta_cols),
-            "min_count": opt.min_count, "table": opt.table}
+    if opt.windows is not None:
+        from engine.words import TOKENIZER_VERSION, stop_words_key
+        return {"kind": "collections", "text": opt.text_col, "windows": opt.windows,
+                "stop_words": stop_words_key(opt.stop_words), "tokenizer": TOKENIZER_VERSION,
+                "min_count": opt.min_count, "table": opt.table}
+    params = {"kind": "collections", "collection": opt.collection_col,
+              "entity": opt.entity_col, "weight": opt.weight_col, "label": opt.label_col,
+              "meta": list(opt.meta_cols), "min_count": opt.min_count, "table": opt.table}
+    if opt.pair_attribute is not None:  # only when given: older keys stay as they were
+        params["pair_attribute"] = opt.pair_attribute
+    return params
 
 
 def _graph_params(opt: BuildOptions, n: int | None) -> dict:
@@ -110,6 +126,8 @@ def _graph_params(opt: BuildOptions, n: int | None) -> dict:
         params["inverse_log_version"] = 2
     if opt.min_weight is not None:
         params["min_weight"] = opt.min_weight
+    if opt.pair_attribute is not None:
+        params.update(pair_attribute=opt.pair_attribute, pair_scale=opt.pair_scale)
     if opt.graph == "context":
         # context_version 2: σ on raw weights, the cap removes in-links beyond it (version 1,
         # unmarked, normalised rows and a cap that only stopped hubs proposing pairs)

