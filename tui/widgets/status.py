@@ -23,8 +23,9 @@ class PaneTabs(Static):
 class StatusLine(Static):
     """Under the scatter: the view's status and the colouring."""
 
-    def show_view(self, status, colour_title: str) -> None:
-        """`status` is the scatter's ScatterStatus."""
+    def show_view(self, status, colour_title: str, edges_note: str | None = None) -> None:
+        """`status` is the scatter's ScatterStatus; `edges_note` how many edges are drawn,
+        or that they are hidden."""
         text = Text(no_wrap=True, overflow="ellipsis")
         # the label under the cursor first: on a narrow screen the rest is what gets cut
         if status.label is not None:
@@ -33,5 +34,9 @@ class StatusLine(Static):
         text.append(f"{status.zoom:.3g}×", style="bold")
         text.append(f" {status.in_view}/{status.total}", style="")
         text.append(" in view · ", style="dim")
+        if edges_note:
+            hidden = "hidden" in edges_note
+            text.append(edges_note, style="bold" if hidden else "")
+            text.append(" · ", style="dim")
         text.append(f"colour: {colour_title}", style="dim")
         self.update(text)
