@@ -421,7 +421,7 @@ class EmbtuiApp(App):
               if self.scale is not None and self.threshold is not None else "")
         if every is not None:
             if every.too_many:
-                return f"edges hidden: over {self.edge_limit:,}{at} in view"
+                return f"edges hidden: over {self.edge_limit:,} in view"
             return f"{len(every.edges.a):,} edges{at}"
         if cluster is not None and cluster.too_many:
             return f"cluster's edges hidden: over {self.edge_limit:,} in view"

@@ -415,7 +415,7 @@ async def test_E_hides_edges_when_too_many_and_says_so(explorer, settle):
         await settle(pilot)
         t = app.scale.format(app.threshold)
         assert len(pairs_above(app, np.ones(app.n, dtype=bool))) > 3
-        assert f"edges hidden: over 3 ≥ {t} in view" in status_text(app)
+        assert status_text(app).startswith("edges hidden: over 3 in view · ")
         assert drawn_pairs(app) == set()
         # zoomed in on one edge, few points and edges are in view: drawn again
         scatter = app.query_one(Scatter)
