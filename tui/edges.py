@@ -65,15 +65,19 @@ def edges_among(idx: np.ndarray, sim: np.ndarray, keep: np.ndarray, threshold: f
     ok = dst >= 0
     if threshold is not None:
         ok &= s >= np.float32(threshold)   # NaN padding fails this too
+    if rows is not None:   # both ends kept
+        ok &= keep[np.maximum(dst, 0)]
+    own = np.arange(len(dst)) if rows is None else rows
+    count = int(np.count_nonzero(ok))
+    # each undirected edge is stored at most twice: over 2·limit rows, more than limit edges
+    if count > 2 * limit and count - int(np.count_nonzero(ok & (dst == own[:, None]))) > (
+            2 * limit):
+        return EdgeChoice(Edges.none(), True)
     r, c = np.nonzero(ok)
+    a = own[r].astype(np.int64)
     b = dst[r, c].astype(np.int64)
-    inside = keep[b]
-    r, c, b = r[inside], c[inside], b[inside]
-    a = r.astype(np.int64) if rows is None else rows[r].astype(np.int64)
     w = s[r, c]
     loop = a == b
-    if len(a) - int(loop.sum()) > 2 * limit:  # each undirected edge is stored at most twice
-        return EdgeChoice(Edges.none(), True)
     a, b, w = a[~loop], b[~loop], w[~loop]
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     # one row per pair: the larger similarity if the two directions differ
