@@ -438,6 +438,31 @@ async def test_E_hides_edges_when_too_many_and_says_so(explorer, settle):
         assert "edges" not in status_text(app) and drawn_pairs(app) == set()
 
 
+
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"TERM": "dumb"}])
+async def test_edges_draw_without_colour(explorer, monkeypatch, settle, env):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        scatter = app.query_one(Scatter)
+        assert app.no_color and scatter.marks == "groups"
+        app.select(0)
+        await pilot.press("E")
+        await settle(pilot)
+        assert len(drawn_pairs(app)) > 5
+        keys = scatter._frame_keys
+        from tui.widgets.scatter import EDGE_BANDS
+        on = (keys >= 1) & (keys <= EDGE_BANDS)   # the lines' cells: braille among symbols
+        assert on.any() and (scatter._frame_text[on] > 0x2800).all()
+        # told apart by dim and bold, with no colour of their own
+        assert scatter._mode() == "mono"
+        base = scatter.rich_style
+        for k in set(keys[on].tolist()):
+            style = scatter._style_table("mono")[k]
+            assert style.color == base.color and (style.dim or style.bold or k == 3)
+
 # ---- search ----------------------------------------------------------------------------------
 
 async def test_search_jumps_to_the_result(explorer, settle):
