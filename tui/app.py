@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerFailed, WorkerState, get_current_worker
 from tui import loader
 from tui import messages as msg
 from tui.commands import ExplorerCommands
+from tui.edges import EDGE_LIMIT, EdgeChoice, join, neighbour_edges, strength
 from tui.export import export_job
 from tui.help import HelpScreen
 from tui.keys import APP_BINDINGS
@@ -90,6 +91,11 @@ class EmbtuiApp(App):
         self.picks = Selection()
         self.search_ready = False
         self.noted: set[str] = set()  # panes showing why the file lacks their data
+        self.show_edges = False  # E: every edge above the threshold among the points in view
+        self.edge_limit = EDGE_LIMIT  # more than this for a cluster or for E: none drawn
+        self.edges_note: str | None = None  # on the status line: how many, or hidden
+        self._edges_token = 0  # the latest edge request; older answers are dropped
+        self._edge_parts: tuple[EdgeChoice | None, EdgeChoice | None] = (None, None)
 
     # the selection, the trail and the anchor of the chosen cluster live in self.picks
     selection = property(lambda self: self.picks.current)
@@ -179,6 +185,12 @@ class EmbtuiApp(App):
     @work(thread=True, exclusive=True, group="layout", exit_on_error=False)
     def load_layout(self, ds, name: str) -> None:
         loader.layout(ds, name, self._post())
+
+    @work(thread=True, exclusive=True, group="edges", exit_on_error=False)
+    def select_edges(self, graph, xy, view, threshold, members, every: bool, limit: int,
+                     token: int) -> None:
+        loader.edges(graph.idx, graph.sim, xy, view, threshold, members, every, limit, token,
+                     self._post())
 
     @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
     def warm_kernels(self) -> None:
@@ -293,6 +305,7 @@ class EmbtuiApp(App):
         self.query_one(ClustersPane).show_threshold(self.threshold, self.scale)
         self._show_clusters()
         self.query_one(DetailsPane).show_cluster(self._cluster_text())
+        self._refresh_edges()  # the chosen cluster and the threshold may both have moved
 
     def on_colouring_computed(self, message: msg.ColouringComputed) -> None:
         if message.colouring.mode != self.group_mode:
@@ -363,6 +376,66 @@ class EmbtuiApp(App):
         idx = self.picks.highlight(self.view, self.graph)
         labels = [plain_label(self.labels[i], 24) for i in idx.tolist()]
         self.query_one(Scatter).set_highlight(idx, labels)
+        self._refresh_edges()
+
+    # ---- edges in the scatter ----------------------------------------------------------------
+
+    def _cluster_members(self) -> np.ndarray | None:
+        """Every member of the chosen cluster (None: none chosen, or its anchor alone)."""
+        c = self.picks.chosen(self.view)
+        return None if c is None else self.view.members(c)
+
+    def _refresh_edges(self) -> None:
+        """Draw the selection's edges now; ask a worker for the chosen cluster's edges and,
+        with E, every edge in view above the threshold (O(N·k) on a big graph)."""
+        if self.graph is None or not self._has_points:
+            return
+        members = self._cluster_members()
+        view = self.query_one(Scatter).view
+        self._edges_token += 1
+        if view is None or (members is None and not self.show_edges):
+            self._edge_parts = (None, None)
+        else:
+            self.select_edges(self.graph, self.xy, view, self.threshold, members,
+                              self.show_edges, self.edge_limit, self._edges_token)
+        self._draw_edges()
+
+    def on_edges_selected(self, message: msg.EdgesSelected) -> None:
+        if message.token == self._edges_token:
+            self._edge_parts = (message.cluster, message.every)
+            self._draw_edges()
+
+    def _draw_edges(self) -> None:
+        graph = self.graph
+        parts = [neighbour_edges(graph.idx, graph.sim, self.selection)]
+        parts += [p.edges for p in self._edge_parts if p is not None]
+        edges = join(*parts)
+        self.query_one(Scatter).set_edges(edges.a, edges.b,
+                                          strength(edges.sim, graph.sim_lo, graph.sim_hi))
+        self.edges_note = self._edges_note()
+        self._update_status()
+
+    def _edges_note(self) -> str | None:
+        cluster, every = self._edge_parts
+        at = (f" ≥ {self.scale.format(self.threshold)}"
+              if self.scale is not None and self.threshold is not None else "")
+        if every is not None:
+            if every.too_many:
+                return f"edges hidden: over {self.edge_limit:,} in view"
+            return f"{len(every.edges.a):,} edges{at}"
+        if cluster is not None and cluster.too_many:
+            return f"cluster's edges hidden: over {self.edge_limit:,} in view"
+        return None
+
+    def action_toggle_edges(self) -> None:
+        if "graph" in self.noted:
+            self.say("this file has no neighbour graph, so no edges", timeout=3)
+            return
+        if self.graph is None or not self._has_points:
+            self.say("the neighbour graph is still loading", timeout=2)
+            return
+        self.show_edges = not self.show_edges
+        self._refresh_edges()
 
     def _show_clusters(self) -> None:
         """List the clusters, or the chosen cluster's members."""
@@ -406,11 +479,16 @@ class EmbtuiApp(App):
     # ---- the scatter, the status line and the details pane -----------------------------------
 
     @on(Scatter.CursorMoved)
-    @on(Scatter.ViewChanged)
     @on(Scatter.Hovered)
     def _update_status(self) -> None:
         if self.xy is not None:
-            self.query_one(ExplorerView).show_status(self.colour)
+            self.query_one(ExplorerView).show_status(self.colour, self.edges_note)
+
+    @on(Scatter.ViewChanged)
+    def _view_changed(self) -> None:
+        if self.show_edges or self.picks.chosen(self.view) is not None:
+            self._refresh_edges()  # which edges are in view has changed
+        self._update_status()
 
     @on(ExplorerScatter.Selected)
     @on(Scatter.Clicked)

@@ -1,10 +1,17 @@
-"""Points → braille cells: dot bits, point counts and the dominant group per cell.
+"""Points and line segments → braille cells: dot bits, point counts and the dominant group
+per cell; for segments, the dots they cross and the brightest band per cell.
 
 A cell is 2 dots wide and 4 dots tall (Unicode U+2800 + dot bits). Dots of a terminal cell are
 roughly square, so one data unit per dot in x and in y keeps the aspect. The view is
 (x0, x1, y0, y1) in data coordinates and closed on every side; y grows upward in data and
 downward on screen, so row 0 is the top (y1). A point exactly on a border between two dots
 belongs to the dot to its right / below it on screen; points on x1 or y0 fall in the last dot.
+
+A segment is clipped to the view in continuous dot coordinates (Liang–Barsky), its two ends
+fall in the dots a point there would, and the dots between are an integer DDA: with
+n = max(|Δcol|, |Δrow|), step s of 0..n lights (col0 + round(s·Δcol/n), row0 + round(s·Δrow/n)),
+halves rounded up, from the end with the smaller (row, col), so a segment draws the same dots
+whichever way round it is given.
 
 Nothing here imports textual or rich: the widget builds its lines from these arrays.
 """
@@ -26,6 +33,12 @@ DOT_BITS = np.array([[0x01, 0x08],
 # Above this many (cell, group) counters the dominant group is found by bucketing points per
 # cell instead of a dense per-cell histogram (which would be mostly zeros to clear and scan).
 _DENSE_GROUP_CELLS = 1 << 21
+
+
+class LineRaster(NamedTuple):
+    bits: np.ndarray    # (height, width) uint8 braille dot bits of the segments
+    band: np.ndarray    # (height, width) int8 largest band of a segment in the cell; -1 if none
+    view: tuple         # (x0, x1, y0, y1) the raster was drawn for
 
 
 class Raster(NamedTuple):
@@ -128,6 +141,111 @@ def _dominant_sparse(cell, groups, ncells, ngroups, out):
         out[k] = bestg
 
 
+@njit(cache=True, nogil=True)
+def _clip_dots(ua, va, ub, vb, w2, h4):
+    """Liang–Barsky: the part of the segment inside [0, w2] × [0, h4] as (t0, t1) along it;
+    t0 > t1 when none is. Every bound is applied (no early exit), as the numpy version does."""
+    du = ub - ua
+    dv = vb - va
+    t0 = 0.0
+    t1 = 1.0
+    out = False
+    for k in range(4):
+        if k == 0:
+            p, q = -du, ua
+        elif k == 1:
+            p, q = du, w2 - ua
+        elif k == 2:
+            p, q = -dv, va
+        else:
+            p, q = dv, h4 - va
+        if p == 0.0:
+            if q < 0.0:
+                out = True
+        else:
+            r = q / p
+            if p < 0.0:
+                if r > t0:
+                    t0 = r
+            elif r < t1:
+                t1 = r
+    if out:
+        return 1.0, 0.0
+    return t0, t1
+
+
+@njit(cache=True, nogil=True)
+def _dot_index(u, limit):
+    d = int(np.floor(u))
+    if d < 0:
+        return 0
+    if d >= limit:
+        return limit - 1
+    return d
+
+
+@njit(cache=True, nogil=True)
+def _line_kernel(ax, ay, bx, by, band, x0, x1, y0, y1, bits, cellband):
+    """One pass over the segments: OR their dots into `bits`, the largest band into
+    `cellband`."""
+    height, width = bits.shape
+    w2 = width * 2
+    h4 = height * 4
+    sx = w2 / (x1 - x0)
+    sy = h4 / (y1 - y0)
+    for e in range(ax.shape[0]):
+        ua = (ax[e] - x0) * sx
+        va = (y1 - ay[e]) * sy
+        ub = (bx[e] - x0) * sx
+        vb = (y1 - by[e]) * sy
+        if not (np.isfinite(ua) and np.isfinite(va) and np.isfinite(ub) and np.isfinite(vb)):
+            continue
+        t0, t1 = _clip_dots(ua, va, ub, vb, w2, h4)
+        if t0 > t1:
+            continue
+        du = ub - ua
+        dv = vb - va
+        if t1 < 1.0:
+            ub = ua + t1 * du
+            vb = va + t1 * dv
+        if t0 > 0.0:
+            ua = ua + t0 * du
+            va = va + t0 * dv
+        ca = _dot_index(ua, w2)
+        ra = _dot_index(va, h4)
+        cb = _dot_index(ub, w2)
+        rb = _dot_index(vb, h4)
+        if rb < ra or (rb == ra and cb < ca):
+            ca, ra, cb, rb = cb, rb, ca, ra
+        dc = cb - ca
+        dr = rb - ra
+        n = max(abs(dc), abs(dr))
+        q2 = 2 * max(n, 1)
+        g = band[e]
+        # c = ca + (2·s·dc + q) // 2q kept as quotient and remainder: a step adds 2·dc,
+        # |2·dc| ≤ 2q, so the quotient moves by at most one (no division per dot)
+        c, rc = ca, q2 // 2
+        r, rr = ra, q2 // 2
+        for _ in range(n + 1):
+            bits[r >> 2, c >> 1] |= DOT_BITS[r & 3, c & 1]
+            if g > cellband[r >> 2, c >> 1]:
+                cellband[r >> 2, c >> 1] = g
+            rc += 2 * dc
+            if rc >= q2:
+                rc -= q2
+                c += 1
+            elif rc < 0:
+                rc += q2
+                c -= 1
+            rr += 2 * dr
+            if rr >= q2:
+                rr -= q2
+                r += 1
+            elif rr < 0:
+                rr += q2
+                r -= 1
+
+
 def _check_view(view, width: int, height: int) -> tuple[float, float, float, float]:
     x0, x1, y0, y1 = (float(v) for v in view)
     if not (x1 > x0 and y1 > y0) or not np.isfinite([x0, x1, y0, y1]).all():
@@ -159,6 +277,7 @@ def warm_up() -> None:
               kernel="numba")
     cell = np.zeros(1, np.int32)
     _dominant_sparse(cell, cell, 1, 1, np.full(1, -1, np.int32))
+    rasterize_lines(one, one, one, one, (0.0, 1.0, 0.0, 1.0), 1, 1, kernel="numba")
     _numba_ready = True
 
 
@@ -202,6 +321,91 @@ def rasterize(x, y, view, width: int, height: int, groups=None,
                        np.zeros((0, 0), dtype=np.int32), cell)
         _dominant_sparse(cell, groups, ncells, ngroups, dominant)
     return Raster(bits, counts, dominant.reshape(height, width), (x0, x1, y0, y1))
+
+
+def rasterize_lines(ax, ay, bx, by, view, width: int, height: int, band=None,
+                    kernel: str = "auto") -> LineRaster:
+    """Draw segments (ax[i], ay[i]) → (bx[i], by[i]) into a `height`×`width` grid of braille
+    cells, clipped to the view; a segment with a non-finite end draws nothing.
+
+    `band` (small ints ≥ 0, one per segment; default all 0) is kept per cell as the largest of
+    the segments crossing it, for their brightness. `kernel` as for rasterize().
+    """
+    x0, x1, y0, y1 = _check_view(view, width, height)
+    ends = [np.ascontiguousarray(a, dtype=np.float64) for a in (ax, ay, bx, by)]
+    m = ends[0].shape
+    if len(m) != 1 or any(e.shape != m for e in ends):
+        raise ValueError("segment ends must be 1-d arrays of the same length")
+    if band is None:
+        band = np.zeros(m, dtype=np.int8)
+    else:
+        band = np.ascontiguousarray(band, dtype=np.int8)
+        if band.shape != m:
+            raise ValueError("band must have one entry per segment")
+        if len(band) and band.min() < 0:
+            raise ValueError("bands must be ≥ 0")
+    if kernel == "auto":
+        kernel = "numba" if _numba_ready else "numpy"
+    if kernel == "numpy":
+        return _lines_numpy(*ends, band, (x0, x1, y0, y1), width, height)
+    if kernel != "numba":
+        raise ValueError(f"kernel must be auto, numba or numpy, got {kernel!r}")
+    bits = np.zeros((height, width), dtype=np.uint8)
+    cellband = np.full((height, width), -1, dtype=np.int8)
+    _line_kernel(*ends, band, x0, x1, y0, y1, bits, cellband)
+    return LineRaster(bits, cellband, (x0, x1, y0, y1))
+
+
+def _lines_numpy(ax, ay, bx, by, band, view, width: int, height: int) -> LineRaster:
+    """rasterize_lines() in whole-array numpy (the same arithmetic, segment by segment as
+    arrays): for frames drawn before the numba kernels have loaded."""
+    x0, x1, y0, y1 = view
+    w2, h4 = width * 2, height * 4
+    sx, sy = w2 / (x1 - x0), h4 / (y1 - y0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        ua, va = (ax - x0) * sx, (y1 - ay) * sy
+        ub, vb = (bx - x0) * sx, (y1 - by) * sy
+        ok = np.isfinite(ua) & np.isfinite(va) & np.isfinite(ub) & np.isfinite(vb)
+        ua, va, ub, vb, band = ua[ok], va[ok], ub[ok], vb[ok], band[ok]
+        du, dv = ub - ua, vb - va
+        t0 = np.zeros(len(ua))
+        t1 = np.ones(len(ua))
+        out = np.zeros(len(ua), dtype=bool)
+        for p, q in ((-du, ua), (du, w2 - ua), (-dv, va), (dv, h4 - va)):
+            out |= (p == 0) & (q < 0)
+            r = q / p
+            t0 = np.where((p < 0) & (r > t0), r, t0)
+            t1 = np.where((p > 0) & (r < t1), r, t1)
+        keep = ~out & (t0 <= t1)
+        ua, va, ub, vb, du, dv, t0, t1, band = (
+            a[keep] for a in (ua, va, ub, vb, du, dv, t0, t1, band))
+        end = t1 < 1.0
+        ub = np.where(end, ua + t1 * du, ub)
+        vb = np.where(end, va + t1 * dv, vb)
+        start = t0 > 0.0
+        ua = np.where(start, ua + t0 * du, ua)
+        va = np.where(start, va + t0 * dv, va)
+    ca, cb = (np.clip(np.floor(u), 0, w2 - 1).astype(np.int64) for u in (ua, ub))
+    ra, rb = (np.clip(np.floor(v), 0, h4 - 1).astype(np.int64) for v in (va, vb))
+    swap = (rb < ra) | ((rb == ra) & (cb < ca))
+    ca, cb = np.where(swap, cb, ca), np.where(swap, ca, cb)
+    ra, rb = np.where(swap, rb, ra), np.where(swap, ra, rb)
+    dc, dr = cb - ca, rb - ra
+    n = np.maximum(np.abs(dc), np.abs(dr))
+    q = np.maximum(n, 1)
+    seg = np.repeat(np.arange(len(n)), n + 1)
+    first = np.cumsum(n + 1) - (n + 1)
+    s = np.arange(len(seg)) - first[seg]
+    c = ca[seg] + (2 * s * dc[seg] + q[seg]) // (2 * q[seg])
+    r = ra[seg] + (2 * s * dr[seg] + q[seg]) // (2 * q[seg])
+    cell = (r >> 2) * width + (c >> 1)
+    ncells = width * height
+    dots = np.zeros(ncells * 8, dtype=bool)
+    dots[cell * 8 + _BIT_SHIFT[DOT_BITS[r & 3, c & 1]]] = True
+    bits = np.packbits(dots.reshape(ncells, 8), axis=1, bitorder="little")[:, 0]
+    cellband = np.full(ncells, -1, dtype=np.int8)
+    np.maximum.at(cellband, cell, band[seg])
+    return LineRaster(bits.reshape(height, width), cellband.reshape(height, width), view)
 
 
 def _groups_of(groups, n: int, ngroups: int | None) -> tuple[np.ndarray, int]:

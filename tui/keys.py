@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+from tui.edges import EDGE_LIMIT
 from tui.widgets.scatter import Scatter
 
 _threshold_keys = Binding.Group("threshold", compact=True)
@@ -41,6 +42,9 @@ APP_BINDINGS = [
             tooltip="let go of the chosen cluster"),
     Binding("v", "cycle_layout", "Next layout", show=False, id="app.layout",
             tooltip="show the next stored layout (umap, mde-umap, …)"),
+    Binding("E", "toggle_edges", "Edges", show=False, id="app.edges",
+            tooltip="draw every edge above the threshold among the points in view "
+                    f"(up to {EDGE_LIMIT:,}; else the status line says they are hidden)"),
     Binding("m", "toggle_marks", "Braille or symbols", show=False, id="app.marks",
             tooltip="draw points as braille dots or as their group's symbol"),
     *Scatter.VIEW_BINDINGS,  # zoom and pan from any pane, not only the focused scatter

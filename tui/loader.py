@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from tui import messages as msg
+from tui.edges import edges_among, in_view, members_mask
 from tui.state import (
     cluster_examples,
     colour_by_view,
@@ -108,6 +109,21 @@ def groups(ds, group_mode: str, threshold_view, degree: np.ndarray | None, post:
     with failing_as(f"colour by {mode_title(group_mode)}"):
         col = colouring(ds, group_mode, threshold_view, degree)
     post(msg.ColouringComputed(col))
+
+
+def edges(idx: np.ndarray, sim: np.ndarray, xy: np.ndarray, view, threshold: float | None,
+          members: np.ndarray | None, every: bool, limit: int, token: int,
+          post: Post) -> None:
+    """The edges ≥ threshold among the points in `view`: within `members` (the chosen
+    cluster; None: none) and, with `every`, all of them; none past `limit` of each."""
+    with failing_as("edges"):
+        shown = in_view(xy[:, 0], xy[:, 1], view)
+        cluster = None
+        if members is not None:
+            keep = shown & members_mask(len(xy), members)
+            cluster = edges_among(idx, sim, keep, threshold, limit)
+        everything = edges_among(idx, sim, shown, threshold, limit) if every else None
+    post(msg.EdgesSelected(token, cluster, everything))
 
 
 def entity(ds, i: int, ids: np.ndarray, labels: np.ndarray, post: Post) -> None:

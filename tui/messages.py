@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from textual.message import Message
 
+from tui.edges import EdgeChoice
 from tui.state import Colouring, ThresholdScale
 
 if TYPE_CHECKING:
@@ -75,6 +76,16 @@ class ClustersComputed(Message):
 @dataclass
 class ColouringComputed(Message):
     colouring: Colouring
+
+
+@dataclass
+class EdgesSelected(Message):
+    """The chosen cluster's edges and every edge in view above the threshold (None: not
+    asked for), for the request numbered `token`."""
+
+    token: int
+    cluster: EdgeChoice | None
+    every: EdgeChoice | None
 
 
 @dataclass

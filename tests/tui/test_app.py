@@ -342,6 +342,127 @@ async def test_selection_cluster_follows_the_threshold(explorer, settle):
         assert app.anchor is None
 
 
+# ---- edges -----------------------------------------------------------------------------------
+
+def drawn_pairs(app) -> set[tuple[int, int]]:
+    edges = app.query_one(Scatter).edges
+    if edges is None:
+        return set()
+    return {(min(a, b), max(a, b)) for a, b in zip(*(e.tolist() for e in edges), strict=True)}
+
+
+def pairs_above(app, keep: np.ndarray) -> set[tuple[int, int]]:
+    """Pair by pair: the stored edges with sim ≥ the threshold (in float32) between kept
+    points."""
+    t = float(np.float32(app.threshold))
+    idx, sim = app.graph.idx, app.graph.sim
+    return {(min(i, j), max(i, j)) for i in range(app.n) for j, s in zip(idx[i], sim[i],
+                                                                          strict=True)
+            if j >= 0 and j != i and keep[i] and keep[j] and s >= t}
+
+
+def status_text(app) -> str:
+    from tui.widgets.status import StatusLine
+    return static_text(app.query_one(StatusLine))
+
+
+async def test_edges_of_the_selection_its_cluster_and_every_one_with_E(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert drawn_pairs(app) == set()
+        app.select(5)
+        await settle(pilot)
+        row = [j for j in app.graph.idx[5].tolist() if j >= 0]
+        own = {(min(5, j), max(5, j)) for j in row}
+        assert len(own) == 5 and drawn_pairs(app) == own   # whatever their similarity
+        in_view = np.ones(app.n, dtype=bool)
+        assert app.query_one(Scatter).status.in_view == app.n   # fitted: all in view
+
+        await pilot.press("g")   # the selection's cluster: its edges above the threshold too
+        await settle(pilot)
+        members = np.zeros(app.n, dtype=bool)
+        members[app.view.members(app.picks.chosen(app.view))] = True
+        inside = pairs_above(app, members)
+        assert inside and drawn_pairs(app) == own | inside
+        await pilot.press("escape")
+        await settle(pilot)
+        assert drawn_pairs(app) == own
+
+        await pilot.press("E")
+        await settle(pilot)
+        every = pairs_above(app, in_view)
+        assert app.show_edges and len(every) > len(own)
+        assert drawn_pairs(app) == own | every
+        assert f"{len(every)} edges ≥ {app.scale.format(app.threshold)}" in status_text(app)
+        await pilot.press("right_curly_bracket", "right_curly_bracket")   # fewer above t
+        await settle(pilot)
+        fewer = pairs_above(app, in_view)
+        assert len(fewer) < len(every) and drawn_pairs(app) == own | fewer
+
+        await pilot.press("E")
+        await settle(pilot)
+        assert not app.show_edges and drawn_pairs(app) == own
+        assert "edges" not in status_text(app)
+
+
+async def test_E_hides_edges_when_too_many_and_says_so(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        app.edge_limit = 3
+        await pilot.press("E")
+        await settle(pilot)
+        t = app.scale.format(app.threshold)
+        assert len(pairs_above(app, np.ones(app.n, dtype=bool))) > 3
+        assert status_text(app).startswith("edges hidden: over 3 in view · ")
+        assert drawn_pairs(app) == set()
+        # zoomed in on one edge, few points and edges are in view: drawn again
+        scatter = app.query_one(Scatter)
+        xy = app.xy
+        for i, j in sorted(pairs_above(app, np.ones(app.n, dtype=bool))):
+            (ax, ay), (bx, by) = xy[i], xy[j]
+            pad = 1e-3 + 0.05 * max(abs(ax - bx), abs(ay - by))
+            scatter.set_view((min(ax, bx) - pad, max(ax, bx) + pad,
+                              min(ay, by) - pad, max(ay, by) + pad))
+            await settle(pilot)
+            x0, x1, y0, y1 = scatter.view
+            keep = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+            expected = pairs_above(app, keep)
+            if len(expected) <= 3:
+                break
+        assert (i, j) in expected and drawn_pairs(app) == expected
+        assert f"{len(expected)} edges ≥ {t}" in status_text(app)
+        await pilot.press("E")
+        await settle(pilot)
+        assert "edges" not in status_text(app) and drawn_pairs(app) == set()
+
+
+
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"TERM": "dumb"}])
+async def test_edges_draw_without_colour(explorer, monkeypatch, settle, env):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        scatter = app.query_one(Scatter)
+        assert app.no_color and scatter.marks == "groups"
+        app.select(0)
+        await pilot.press("E")
+        await settle(pilot)
+        assert len(drawn_pairs(app)) > 5
+        keys = scatter._frame_keys
+        from tui.widgets.scatter import EDGE_BANDS
+        on = (keys >= 1) & (keys <= EDGE_BANDS)   # the lines' cells: braille among symbols
+        assert on.any() and (scatter._frame_text[on] > 0x2800).all()
+        # told apart by dim and bold, with no colour of their own
+        assert scatter._mode() == "mono"
+        base = scatter.rich_style
+        for k in set(keys[on].tolist()):
+            style = scatter._style_table("mono")[k]
+            assert style.color == base.color and (style.dim or style.bold or k == 3)
+
 # ---- search ----------------------------------------------------------------------------------
 
 async def test_search_jumps_to_the_result(explorer, settle):
@@ -610,7 +731,7 @@ KEY_TEXT = {
     "tab": "Tab", "shift+tab": "Shift+Tab", "backspace": "Backspace", "plus": "+",
     "equals_sign": "=", "minus": "-", "left": "←", "right": "→", "up": "↑", "down": "↓",
     "shift+left": "Shift+←", "shift+right": "Shift+→", "shift+up": "Shift+↑",
-    "shift+down": "Shift+↓", **{k: k for k in "ceghjklmqvHJKL0"},
+    "shift+down": "Shift+↓", **{k: k for k in "ceghjklmqvEHJKL0"},
 }
 
 

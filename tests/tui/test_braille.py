@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui.braille import DOT_BITS, braille_codepoints, cell_of, density_level, locate, rasterize
+from tui.braille import (
+    DOT_BITS,
+    braille_codepoints,
+    cell_of,
+    density_level,
+    locate,
+    rasterize,
+    rasterize_lines,
+)
 from tui.text import plain_label
 
 
@@ -193,6 +203,144 @@ def test_kernel_module_does_not_import_textual_or_rich():
             "bad = [m for m in ('textual', 'rich') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------- line segments
+
+def _lines(segments, band=None, view=VIEW, width=2, height=2):
+    a = np.asarray(segments, dtype=np.float64).reshape(-1, 4)
+    return rasterize_lines(a[:, 0], a[:, 1], a[:, 2], a[:, 3], view, width, height, band)
+
+
+# On VIEW (4 × 8 dots of one unit): dot column = floor(x), dot row = floor(8 - y).
+@pytest.mark.parametrize("segment, bits", [
+    # row 0, dot columns 0..3: the two top dots of both cells
+    pytest.param((0.5, 7.5, 3.5, 7.5), [[0x01 | 0x08, 0x01 | 0x08], [0, 0]], id="horizontal"),
+    # column 0, dot rows 0..7: the left column of both cells of column 0
+    pytest.param((0.5, 7.5, 0.5, 0.5), [[0x47, 0], [0x47, 0]], id="vertical"),
+    # dots (0,0) (1,1) (2,2) (3,3): 0x01|0x10 in cell (0,0), 0x04|0x80 in cell (0,1)
+    pytest.param((0.5, 7.5, 3.5, 4.5), [[0x11, 0x84], [0, 0]], id="diagonal"),
+    # dots (0,0) → (3,1): row = round(s/3) for s = 0..3 → rows 0 0 1 1
+    pytest.param((0.5, 7.5, 3.5, 6.5), [[0x01 | 0x08, 0x02 | 0x10], [0, 0]], id="shallow"),
+    # from x = -2 (outside, left) to dot column 1: clipped at x0, dots (0,0) (1,0)
+    pytest.param((-2.0, 7.5, 1.5, 7.5), [[0x09, 0], [0, 0]], id="crossing-left-border"),
+    # from y = 10 (above) down to dot row 1: clipped at y1, dots (0,0) (0,1)
+    pytest.param((0.5, 10.0, 0.5, 6.5), [[0x03, 0], [0, 0]], id="crossing-top-border"),
+    # both ends outside, across the view on dot row 3
+    pytest.param((-1.0, 4.5, 5.0, 4.5), [[0xC0, 0xC0], [0, 0]], id="through-the-view"),
+    # both ends outside, missing it
+    pytest.param((-1.0, -1.0, -2.0, 9.0), [[0, 0], [0, 0]], id="outside"),
+    pytest.param((5.0, 9.0, -1.0, 12.0), [[0, 0], [0, 0]], id="outside-corner"),
+    # one dot: column 1, row 6 → cell (1, 0), its dot (row 2, column 1)
+    pytest.param((1.5, 1.5, 1.5, 1.5), [[0, 0], [0x20, 0]], id="zero-length"),
+    # ends on the far borders fall in the last dots, as points there do
+    pytest.param((4.0, 0.0, 4.0, 0.0), [[0, 0], [0, 0x80]], id="far-corner"),
+])
+def test_known_segments(segment, bits):
+    r = _lines([segment])
+    assert r.bits.tolist() == bits
+    assert r.band.tolist() == np.where(np.array(bits) > 0, 0, -1).tolist()
+    back = _lines([segment[2:] + segment[:2]])
+    assert back.bits.tolist() == bits, "the same dots whichever end comes first"
+
+
+def test_segment_ends_fall_in_the_dots_of_points_there():
+    rng = np.random.default_rng(3)
+    view, width, height = (-1.0, 2.0, -0.5, 1.5), 9, 5
+    ends = np.column_stack([rng.uniform(-1, 2, 50), rng.uniform(-0.5, 1.5, 50)])
+    for (xa, ya), (xb, yb) in zip(ends[:-1], ends[1:], strict=True):
+        r = _lines([(xa, ya, xb, yb)], view=view, width=width, height=height)
+        for x, y in ((xa, ya), (xb, yb)):
+            col, row, bit = locate(x, y, view, width, height)
+            assert col >= 0 and r.bits[row, col] & bit
+
+
+def test_bands_keep_the_brightest_per_cell_and_bad_segments_draw_nothing():
+    r = _lines([(0.5, 7.5, 3.5, 7.5), (0.5, 7.5, 0.5, 4.5), (np.nan, 1, 2, 2),
+                (0.5, 1.5, np.inf, 1.5)], band=[1, 3, 2, 2])
+    assert r.bits.tolist() == [[0x01 | 0x08 | 0x02 | 0x04 | 0x40, 0x09], [0, 0]]
+    assert r.band.tolist() == [[3, 1], [-1, -1]]
+    empty = _lines(np.zeros((0, 4)))
+    assert not empty.bits.any() and (empty.band == -1).all()
+    with pytest.raises(ValueError, match="one entry per segment"):
+        _lines([(0, 0, 1, 1)], band=[1, 2])
+    with pytest.raises(ValueError, match="view"):
+        _lines([(0, 0, 1, 1)], view=(1.0, 0.0, 0.0, 1.0))
+
+
+def _slow_lines(segments, view, width, height, band):
+    """The obvious version: a loop over segments and dots, clipping bound by bound and
+    rounding s·Δ/n exactly (fractions), halves up."""
+    x0, x1, y0, y1 = view
+    w2, h4 = 2 * width, 4 * height
+    sx, sy = w2 / (x1 - x0), h4 / (y1 - y0)
+    bits = np.zeros((height, width), np.uint8)
+    best = np.full((height, width), -1, np.int8)
+    for (xa, ya, xb, yb), g in zip(segments, band, strict=True):
+        ua, va, ub, vb = (xa - x0) * sx, (y1 - ya) * sy, (xb - x0) * sx, (y1 - yb) * sy
+        if not all(math.isfinite(v) for v in (ua, va, ub, vb)):
+            continue
+        du, dv = ub - ua, vb - va
+        t0, t1, out = 0.0, 1.0, False
+        for p, q in ((-du, ua), (du, w2 - ua), (-dv, va), (dv, h4 - va)):
+            if p == 0:
+                out = out or q < 0
+            elif p < 0:
+                t0 = max(t0, q / p)
+            else:
+                t1 = min(t1, q / p)
+        if out or t0 > t1:
+            continue
+        if t1 < 1:
+            ub, vb = ua + t1 * du, va + t1 * dv
+        if t0 > 0:
+            ua, va = ua + t0 * du, va + t0 * dv
+        a = (min(max(math.floor(va), 0), h4 - 1), min(max(math.floor(ua), 0), w2 - 1))
+        b = (min(max(math.floor(vb), 0), h4 - 1), min(max(math.floor(ub), 0), w2 - 1))
+        (ra, ca), (rb, cb) = sorted([a, b])
+        n = max(abs(cb - ca), abs(rb - ra))
+        for s in range(n + 1):
+            f = Fraction(s, n) if n else Fraction(0)
+            c = ca + math.floor(f * (cb - ca) + Fraction(1, 2))
+            r = ra + math.floor(f * (rb - ra) + Fraction(1, 2))
+            bits[r // 4, c // 2] |= DOT_BITS[r % 4, c % 2]
+            best[r // 4, c // 2] = max(best[r // 4, c // 2], g)
+    return bits, best
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), m=st.integers(0, 60), width=st.integers(1, 9),
+       height=st.integers(1, 6), reach=st.sampled_from([0.0, 0.3, 1.0, 3.0]))
+def test_lines_match_the_slow_version(seed, m, width, height, reach):
+    rng = np.random.default_rng(seed)
+    view = (-1.0, 1.0, -1.0, 1.0)
+    a = rng.uniform(-1.5, 1.5, (m, 2))
+    # some ends exactly on dot borders and on the view's border
+    snap = rng.random(m) < 0.3
+    a[snap] = np.round(a[snap] * 4) / 4
+    b = a + rng.uniform(-reach, reach, (m, 2))
+    segs = np.concatenate([a, b], axis=1)
+    band = rng.integers(0, 4, m)
+    r = rasterize_lines(segs[:, 0], segs[:, 1], segs[:, 2], segs[:, 3], view, width, height,
+                        band)
+    bits, best = _slow_lines(segs.tolist(), view, width, height, band.tolist())
+    assert r.bits.tolist() == bits.tolist()
+    assert r.band.tolist() == best.tolist()
+
+
+def test_numba_and_numpy_lines_agree_on_a_big_frame():
+    import tui.braille
+    tui.braille.warm_up()
+    rng = np.random.default_rng(7)
+    xy = rng.normal(size=(20_000, 2)).astype(np.float32)
+    ends = rng.integers(0, len(xy), (5_000, 2))
+    args = (xy[ends[:, 0], 0], xy[ends[:, 0], 1], xy[ends[:, 1], 0], xy[ends[:, 1], 1],
+            (-2.0, 2.5, -1.5, 3.0), 200, 60, rng.integers(0, 4, len(ends)))
+    fast = rasterize_lines(*args, kernel="numba")
+    slow = rasterize_lines(*args, kernel="numpy")
+    assert fast.bits.any()
+    assert (fast.bits == slow.bits).all() and (fast.band == slow.band).all()
 
 
 # ---------------------------------------------------------------- labels are data

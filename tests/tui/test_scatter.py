@@ -10,7 +10,7 @@ from textual import events
 from textual.app import App, ComposeResult
 
 from tui.braille import cell_of
-from tui.widgets.scatter import Scatter, build_line
+from tui.widgets.scatter import EDGE_BANDS, Scatter, build_line
 
 # a plus sign around point 0, one point far up-right, one far down-left
 POINTS = np.array([
@@ -392,3 +392,64 @@ def test_labels_find_room_or_the_first_covers_points():
     keys[0, 4:] = LABEL
     keys[0, :3] = 1
     assert not _place_label(text, keys, 0, 2, "zz", LABEL, force=True)
+
+
+@pytest.mark.parametrize("mode", ["truecolor", "16", "mono"])
+def test_edges_draw_under_the_points_brighter_when_stronger(mode):
+    async def test(app, scatter, pilot):
+        scatter.palette_mode = mode
+        scatter.show_cursor_label = False
+        before = cells(scatter)
+        # far up-right to far down-left: through the cells of points 0 (the centre) and more
+        scatter.set_edges([5], [6], [1.0])
+        await pilot.pause()
+        grid = cells(scatter)
+        edge = scatter._style_table(scatter._mode())[1:1 + EDGE_BANDS]
+        # the frame's style keys 1..EDGE_BANDS are the lines' (key 0: empty)
+        keys = scatter._frame_keys
+        lines = list(zip(*np.nonzero((keys >= 1) & (keys <= EDGE_BANDS)), strict=True))
+        assert len(lines) > 20 and all(is_braille(grid[r][c][0]) for r, c in lines)
+        assert {grid[r][c][1] for r, c in lines} == {edge[-1]}   # strength 1: the top band
+        # points keep their cells: the line leaves them as they were
+        for i in range(len(POINTS)):
+            col, row = cell_at(scatter, i)
+            assert grid[row][col] == before[row][col]
+        # every cell the line changed was empty
+        changed = [(r, c) for r in range(24) for c in range(80) if grid[r][c] != before[r][c]]
+        assert sorted(changed) == sorted(lines)
+        assert all(before[r][c][0] == " " for r, c in changed)
+        scatter.set_edges([5], [6], [0.0])
+        await pilot.pause()
+        weak = cells(scatter)
+        assert {weak[r][c][1] for r, c in lines} == {edge[0]}
+        assert edge[0] != edge[-1]
+        if mode == "mono":
+            # no colour of their own (the app filters out the base colour under NO_COLOR)
+            assert edge[0].dim and edge[-1].bold and edge[0].color == scatter.rich_style.color
+        scatter.set_edges(None)
+        await pilot.pause()
+        assert cells(scatter) == before and scatter.edges is None
+        with pytest.raises(ValueError, match="out of range"):
+            scatter.set_edges([0], [len(POINTS)])
+        with pytest.raises(ValueError, match="one entry per line"):
+            scatter.set_edges([0, 1], [1, 2], [0.5])
+    run(test)
+
+
+def test_edges_follow_the_view_and_draw_beside_group_symbols():
+    async def test(app, scatter, pilot):
+        scatter.set_edges([1, 2], [3, 4])
+        await pilot.pause()
+        key = scatter._edge_key
+        fitted = scatter._current_edges().bits.copy()
+        scatter.zoom(2.0)
+        await pilot.pause()
+        assert scatter._edge_key != key
+        assert not (scatter._current_edges().bits == fitted).all()
+        scatter.marks = "groups"
+        await pilot.pause()
+        text = "".join(ch for row in cells(scatter) for ch, _ in row)
+        assert any(is_braille(ch) for ch in text)   # lines stay braille among the symbols
+        scatter.set_points(POINTS[:3])   # other points: the lines indexed the old ones
+        assert scatter.edges is None
+    run(test)

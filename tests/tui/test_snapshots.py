@@ -26,6 +26,7 @@ from textual import constants
 from textual.widgets import Input, OptionList
 
 from tui.help import HelpScreen
+from tui.widgets.scatter import Scatter
 from tui.widgets.search import SearchScreen
 
 pytestmark = pytest.mark.slow
@@ -173,5 +174,38 @@ def test_help_screen(snap_compare, explorer, vectors_dataset, settle, size):
         await pilot.press("question_mark")
         await quiet(pilot, settle, vectors_dataset)
         assert isinstance(pilot.app.screen, HelpScreen)
+
+    assert snap_compare(explorer(), terminal_size=size, run_before=run_before)
+
+
+# ---- 6. edges --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("every", [pytest.param(False, id="selection"),
+                                   pytest.param(True, id="every")])
+def test_edges_view(snap_compare, explorer, vectors_dataset, settle, size, every):
+    """Entity 0 selected and the view set around its cluster (the layout's blobs are tight,
+    so at the fitted view the lines would hide under the points): braille lines from it to
+    its five neighbours, under the points and labels. `every`: then `}` and `E`, so every
+    edge above the raised threshold among the points in view is drawn too, dim to bright by
+    similarity, and the status line counts them."""
+
+    async def run_before(pilot):
+        app = pilot.app
+        await loaded(pilot, settle, vectors_dataset)
+        app.select(0)
+        await settle(pilot)
+        members = app.view.members(app.view.cluster_of(0))
+        lo, hi = app.xy[members].min(axis=0), app.xy[members].max(axis=0)
+        pad = 0.15 * (hi - lo)
+        app.query_one(Scatter).set_view((lo[0] - pad[0], hi[0] + pad[0],
+                                         lo[1] - pad[1], hi[1] + pad[1]))
+        if every:
+            await pilot.press("right_curly_bracket")
+            await settle(pilot)
+            await pilot.press("E")
+        await quiet(pilot, settle, vectors_dataset)
+        edges = app.query_one(Scatter).edges
+        assert edges is not None and (len(edges[0]) > 5) == every
+        assert ("edges ≥" in (app.edges_note or "")) == every
 
     assert snap_compare(explorer(), terminal_size=size, run_before=run_before)

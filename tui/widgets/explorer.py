@@ -66,10 +66,12 @@ class ExplorerView(Horizontal):
         self.query_one(ExplorerScatter).set_groups(shown, list(PALETTE))
         self.query_one(Legend).show(colouring, group_mode, kind)
 
-    def show_status(self, colouring) -> None:
-        """The scatter's status and what the colours stand for (clusters until loaded)."""
+    def show_status(self, colouring, edges_note: str | None = None) -> None:
+        """The scatter's status, the edges drawn (or why not) and what the colours stand for
+        (clusters until loaded)."""
         self.query_one(StatusLine).show_view(self.query_one(ExplorerScatter).status,
-                                             colouring.title if colouring else "clusters")
+                                             colouring.title if colouring else "clusters",
+                                             edges_note)
 
     # ---- which side pane shows and has the focus ---------------------------------------------
 

@@ -17,7 +17,9 @@ class ExplorerScatter(Scatter):
     HELP = ("The 2-D layout in braille (2×4 dots a cell), coloured by cluster at the current "
             "threshold or by what c picks; brighter cells hold more points. The cursor is "
             "drawn reversed with its label; the selection, its neighbours and a chosen cluster "
-            "are drawn on top, labelled where there is room. Zoom keeps the cursor in place. "
+            "are drawn on top, labelled where there is room. Lines are kNN edges, brighter the "
+            "more similar: the selection's, a chosen cluster's at or above the threshold, and "
+            "with E every one at or above it in view. Zoom keeps the cursor in place. "
             "Without colour, m draws each cell as its group's symbol (0-9, a-z).")
 
     BINDINGS = [

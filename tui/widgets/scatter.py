@@ -1,10 +1,11 @@
 """Braille scatter plot: a Line-API widget over `tui.braille`.
 
-State flows in through methods (`set_points`, `set_groups`, `set_cursor`, `set_highlight`,
-`zoom`, `pan`, …); messages flow out (`CursorMoved`, `Clicked`, `Hovered`, `ViewChanged`).
-The raster is drawn once per change of data, view or size; a frame of code points and style
-keys is composed from it with the overlays (highlight, cursor, labels), and `render_line` turns
-one row of that frame into a cached `Strip`.
+State flows in through methods (`set_points`, `set_groups`, `set_edges`, `set_cursor`,
+`set_highlight`, `zoom`, `pan`, …); messages flow out (`CursorMoved`, `Clicked`, `Hovered`,
+`ViewChanged`). The point raster and the edge raster are each drawn once per change of their
+data, the view or the size; a frame of code points and style keys is composed from them with
+the overlays (highlight, cursor, labels), points over lines where both fall in a cell, and
+`render_line` turns one row of that frame into a cached `Strip`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui.braille import BRAILLE_BASE, braille_codepoints, density_level, locate, rasterize
+from tui.braille import (
+    BRAILLE_BASE,
+    braille_codepoints,
+    density_level,
+    locate,
+    rasterize,
+    rasterize_lines,
+)
 from tui.text import plain_label
 
 Direction = Literal["left", "right", "up", "down"]
@@ -48,6 +56,11 @@ GROUP_SYMBOLS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 NO_GROUP_SYMBOL = "."
 
 LEVELS = {"truecolor": 6, "256": 6, "16": 3, "mono": 3}
+EDGE_BANDS = 4         # brightness steps of the lines, by the strength given to set_edges
+# a line's share of the way from the background to the edge colour, dim → bright
+EDGE_BLEND = (0.3, 0.45, 0.65, 0.9)
+# 16 colours and none: the lowest two bands dim, then plain, then bold
+EDGE_STEPS = (Style(dim=True), Style(dim=True), Style(), Style(bold=True))
 MARGIN = 0.04          # of the data extent, on each side, when fitting
 ZOOM_STEP = 1.5        # mouse wheel
 MIN_ZOOM, MAX_ZOOM = 0.25, 1e6
@@ -83,9 +96,11 @@ class Scatter(Widget, can_focus=True):
     Scatter > .scatter--highlight { color: #ffe14d; text-style: bold underline; }
     Scatter > .scatter--label { color: $foreground; }
     Scatter > .scatter--cursor { text-style: reverse bold; }
+    Scatter > .scatter--edge { color: #b4c3dc; }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "scatter--point", "scatter--highlight", "scatter--label", "scatter--cursor",
+        "scatter--edge",
     }
     # Zoom and pan, declared once: the explorer also binds these on the app, so they work
     # from every pane (the help screen lists them from there).
@@ -187,6 +202,9 @@ class Scatter(Widget, can_focus=True):
         self._fitted = True
         self._raster = None
         self._raster_key = None
+        self._edges: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # a, b, band
+        self._edge_raster = None
+        self._edge_key = None
         self._frame_text: np.ndarray | None = None
         self._frame_keys: np.ndarray | None = None
         self._frame_dirty = True
@@ -217,6 +235,7 @@ class Scatter(Widget, can_focus=True):
             self._groups, self._ngroups = None, 0
             self._cursor = self._hover = None
             self._highlight = self._highlight_labels = None
+            self._edges = None
         self._fitted = True
         self._view_changed()
 
@@ -244,6 +263,30 @@ class Scatter(Widget, can_focus=True):
             self._lines.clear()  # same keys may now mean other colours
         self._styles = None
         self._invalidate(raster=True)
+
+    def set_edges(self, a=None, b=None, strength=None) -> None:
+        """Draw lines from point a[i] to point b[i] (None: no lines), clipped to the view and
+        under the points. `strength` (in [0, 1], one per line; default 1) sets brightness in
+        EDGE_BANDS steps, dim to bright."""
+        if a is None or len(a) == 0:
+            self._edges = None
+        else:
+            a = np.asarray(a, dtype=np.int64).ravel()
+            b = np.asarray(b, dtype=np.int64).ravel()
+            if a.shape != b.shape:
+                raise ValueError("a and b must give both ends of every line")
+            if min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= len(self._x):
+                raise ValueError("edge ends out of range")
+            if strength is None:
+                band = np.full(len(a), EDGE_BANDS - 1, dtype=np.int8)
+            else:
+                f = np.nan_to_num(np.asarray(strength, dtype=np.float64).ravel())
+                if f.shape != a.shape:
+                    raise ValueError("strength must have one entry per line")
+                band = np.clip(f * EDGE_BANDS, 0, EDGE_BANDS - 1).astype(np.int8)
+            self._edges = (a, b, band)
+        self._edge_key = None
+        self._invalidate()
 
     def set_labels(self, labels: Sequence[str] | Callable[[int], str] | None) -> None:
         """Where the cursor's / hovered point's label comes from (sanitised before use)."""
@@ -426,6 +469,11 @@ class Scatter(Widget, can_focus=True):
         return self._highlight
 
     @property
+    def edges(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The lines drawn, as (a, b) point indices, or None."""
+        return None if self._edges is None else self._edges[:2]
+
+    @property
     def view(self) -> tuple[float, float, float, float] | None:
         """(x0, x1, y0, y1) shown now, or None before the widget has a size."""
         width, height = self._plot_size()
@@ -537,6 +585,20 @@ class Scatter(Widget, can_focus=True):
             self._raster_key = key
         return self._raster
 
+    def _current_edges(self):
+        """The lines' raster for this view and size (None: no lines)."""
+        view = self.view
+        if view is None or self._edges is None:
+            return None
+        width, height = self._plot_size()
+        key = (view, width, height)
+        if self._edge_key != key:
+            a, b, band = self._edges
+            self._edge_raster = rasterize_lines(self._x[a], self._y[a], self._x[b], self._y[b],
+                                                view, width, height, band)
+            self._edge_key = key
+        return self._edge_raster
+
     def _slots(self, mode: str) -> int:
         if mode == "mono":
             return len(MONO_GROUP_STYLES)
@@ -545,7 +607,8 @@ class Scatter(Widget, can_focus=True):
         return len(self._palette)
 
     def _style_table(self, mode: str) -> list[Style]:
-        """Style per key: 0 empty, then (slot, level) for points, highlight, label, cursor."""
+        """Style per key: 0 empty, the edge bands, (slot, level) for points, then highlight,
+        label, cursor."""
         if self._styles is not None:
             return self._styles
         base = self.rich_style
@@ -559,10 +622,20 @@ class Scatter(Widget, can_focus=True):
                          strike=style.strike) if mode == "mono" else style
 
         point = part("scatter--point")
+        edge = part("scatter--edge")
         table = [base]
+        bg = (base.bgcolor or RichColor.parse("black")).get_truecolor()
+        bg = Color(bg.red, bg.green, bg.blue)
         if mode in ("truecolor", "256"):
-            bg = (base.bgcolor or RichColor.parse("black")).get_truecolor()
-            bg = Color(bg.red, bg.green, bg.blue)
+            fg = edge.color.get_truecolor() if edge.color else None
+            line = Color(fg.red, fg.green, fg.blue) if fg else Color(180, 195, 220)
+            table += [base + edge + Style(color=bg.blend(line, f).rich_color)
+                      for f in EDGE_BLEND]
+        else:
+            table += [base + Style(color=None if mode == "mono" else "white") + step
+                      for step in EDGE_STEPS]
+        assert len(table) == 1 + EDGE_BANDS
+        if mode in ("truecolor", "256"):
             colours = [Color.parse(c) for c in self._palette]
             fg = point.color.get_truecolor() if point.color else None
             colours.append(Color(fg.red, fg.green, fg.blue) if fg else Color(200, 200, 200))
@@ -579,7 +652,7 @@ class Scatter(Widget, can_focus=True):
             for group_style in groups:
                 for level in range(levels):
                     table.append(base + point + group_style + steps[level])
-        assert len(table) == 1 + (slots + 1) * levels
+        assert len(table) == 1 + EDGE_BANDS + (slots + 1) * levels
         table.append(base + part("scatter--highlight"))
         table.append(base + part("scatter--label"))
         table.append(base + point + part("scatter--cursor"))
@@ -587,7 +660,7 @@ class Scatter(Widget, can_focus=True):
         return table
 
     def _keys(self, mode: str) -> tuple[int, int, int]:
-        first = 1 + (self._slots(mode) + 1) * LEVELS[mode]
+        first = 1 + EDGE_BANDS + (self._slots(mode) + 1) * LEVELS[mode]
         return first, first + 1, first + 2   # highlight, label, cursor
 
     def _compose_frame(self) -> None:
@@ -608,7 +681,8 @@ class Scatter(Widget, can_focus=True):
         level = density_level(raster.counts, levels)
         filled = level > 0
         slot = np.where(raster.group >= 0, raster.group % slots, slots)
-        keys = np.where(filled, 1 + slot * levels + level.astype(np.int32) - 1, 0).astype(np.int32)
+        keys = np.where(filled, 1 + EDGE_BANDS + slot * levels + level.astype(np.int32) - 1,
+                        0).astype(np.int32)
         if self.marks == "groups":
             symbols = np.array([ord(c) for c in GROUP_SYMBOLS], dtype=np.uint32)
             text = np.where(raster.group >= 0, symbols[raster.group % len(symbols)],
@@ -616,6 +690,12 @@ class Scatter(Widget, can_focus=True):
             text[~filled] = 0x20
         else:
             text = braille_codepoints(raster.bits)
+
+        lines = self._current_edges()
+        if lines is not None:  # only where no point is: points stay readable
+            on = (lines.bits != 0) & ~filled
+            text[on] = BRAILLE_BASE + lines.bits[on].astype(np.uint32)
+            keys[on] = 1 + lines.band[on].astype(np.int32)
 
         if self._highlight is not None:
             hl = self._highlight
@@ -635,7 +715,8 @@ class Scatter(Widget, can_focus=True):
             col, row = locate(self._x[index], self._y[index], view, width, height)[:2]
             if col >= 0 and label:
                 # the first label (the cursor's, else the selection's) may cover points
-                _place_label(text, keys, row, col, label, k_label, force=n == 0)
+                _place_label(text, keys, row, col, label, k_label, force=n == 0,
+                             free=EDGE_BANDS)
 
         old_text, old_keys = self._frame_text, self._frame_keys
         if old_text is None or old_text.shape != text.shape:
@@ -765,11 +846,11 @@ def build_line(text_row: np.ndarray, keys_row: np.ndarray, styles: list[Style]) 
 
 
 def _place_label(text: np.ndarray, keys: np.ndarray, row: int, col: int, label: str,
-                 key: int, force: bool = False) -> bool:
+                 key: int, force: bool = False, free: int = 0) -> bool:
     """Write `label` right of (row, col), else left of it, else on the row above or below,
-    only over free cells (key 0). With `force`, when no such place exists, write it beside
-    the point over plain points, never over another label or the cursor (keys ≥ `key`),
-    cut to the wider side."""
+    only over free cells (keys ≤ `free`: empty or lines). With `force`, when no such place
+    exists, write it beside the point over plain points, never over another label or the
+    cursor (keys ≥ `key`), cut to the wider side."""
     chars = [(ch, cell_len(ch)) for ch in label]
     chars = [(ch, w) for ch, w in chars if w > 0]
     need = sum(w for _, w in chars)
@@ -782,7 +863,7 @@ def _place_label(text: np.ndarray, keys: np.ndarray, row: int, col: int, label: 
         for start in (col + 1, col - need):
             if start < 0 or start + need > width:
                 continue
-            if (keys[r, start:start + need] != 0).any():
+            if (keys[r, start:start + need] > free).any():
                 continue
             _write_label(text, keys, r, start, chars, key)
             return True

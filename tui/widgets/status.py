@@ -23,9 +23,14 @@ class PaneTabs(Static):
 class StatusLine(Static):
     """Under the scatter: the view's status and the colouring."""
 
-    def show_view(self, status, colour_title: str) -> None:
-        """`status` is the scatter's ScatterStatus."""
+    def show_view(self, status, colour_title: str, edges_note: str | None = None) -> None:
+        """`status` is the scatter's ScatterStatus; `edges_note` how many edges are drawn,
+        or that they are hidden."""
         text = Text(no_wrap=True, overflow="ellipsis")
+        hidden = bool(edges_note) and "hidden" in edges_note
+        if hidden:  # a warning: before anything a narrow screen would cut
+            text.append(edges_note, style="bold")
+            text.append(" · ", style="dim")
         # the label under the cursor first: on a narrow screen the rest is what gets cut
         if status.label is not None:
             text.append_text(label_text(status.label, 40, style="italic"))
@@ -33,5 +38,8 @@ class StatusLine(Static):
         text.append(f"{status.zoom:.3g}×", style="bold")
         text.append(f" {status.in_view}/{status.total}", style="")
         text.append(" in view · ", style="dim")
+        if edges_note and not hidden:
+            text.append(edges_note)
+            text.append(" · ", style="dim")
         text.append(f"colour: {colour_title}", style="dim")
         self.update(text)
