@@ -106,21 +106,26 @@ def dendrogram(Z: np.ndarray, m: int, width: int, rows_per_line: int = 2,
     heights = Z[:, 2]
     top = float(heights.max()) if len(heights) else 0.0
 
-    def column(h: float) -> int:  # a square-root scale: Ward's last merges dwarf the rest
-        return 1 + (round(math.sqrt(max(h, 0.0) / top) * (width - 2)) if top > 0 else 0)
-
     n_nodes = m + len(Z)
     y = np.zeros(n_nodes)
-    x = np.zeros(n_nodes, dtype=np.int64)
     colour = np.full(n_nodes, -1, dtype=np.int64)
     y[:m] = np.arange(m) + 0.5
     if groups is not None:
         colour[:m] = groups
+    # the widest scale on which every parent stands right of its children within the width
+    for span in range(width - 2, -1, -1):
+        x = _columns(Z, m, top, span)
+        if x.max(initial=0) <= width - 1:
+            break
+    x = np.minimum(x, width - 1)
+
+    def column(h: float) -> int:
+        return _column(h, top, span)
+
     for r, (a, b, h, _) in enumerate(Z):
         node = m + r
         a, b = int(a), int(b)
         y[node] = (y[a] + y[b]) / 2
-        x[node] = min(width - 1, max(column(h), x[a] + 1, x[b] + 1))
         under = cut_height is not None and h <= cut_height
         if under and colour[a] >= 0 and colour[a] == colour[b]:
             colour[node] = colour[a]
@@ -161,6 +166,19 @@ def dendrogram(Z: np.ndarray, m: int, width: int, rows_per_line: int = 2,
                 text[row][cut_col] = CUT
                 owner[row, cut_col] = -2
     return ["".join(row) for row in text], owner, cut_col
+
+
+def _column(h: float, top: float, span: int) -> int:
+    """A height's column on a square-root scale (Ward's last merges dwarf the rest)."""
+    return 1 + (round(math.sqrt(max(h, 0.0) / top) * span) if top > 0 else 0)
+
+
+def _columns(Z: np.ndarray, m: int, top: float, span: int) -> np.ndarray:
+    """Every node's column: its height's, and at least one right of its children."""
+    x = np.zeros(m + len(Z), dtype=np.int64)
+    for r, (a, b, h, _) in enumerate(Z):
+        x[m + r] = max(_column(h, top, span), x[int(a)] + 1, x[int(b)] + 1)
+    return x
 
 
 def text_grid(matrix: np.ndarray) -> list[str]:

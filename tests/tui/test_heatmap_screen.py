@@ -65,7 +65,7 @@ async def test_H_opens_the_chosen_cluster_and_enter_selects_a_pair(explorer, set
         hm = view.hm
         assert sorted(hm.idx.tolist()) == sorted(members.tolist())
         assert "Heatmap · cluster" in text(screen, "hm-title")
-        assert "cosine · Ward linkage on the vectors" in text(screen, "hm-title")
+        assert "cosine · Ward linkage" in text(screen, "hm-title")
         assert "cut at" in text(screen, "hm-legend")
         # the grid: half blocks, len(hm) columns, two rows a line
         assert line_text(view, 1).count(UPPER_HALF) == len(hm)

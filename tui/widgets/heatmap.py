@@ -52,9 +52,8 @@ def fit(width: int, height: int, rows_per_line: int) -> int:
 
 def describe(hm) -> str:
     """How the similarities and the tree were made, for the title."""
-    how = {"vectors": "Ward linkage on the vectors",
-           "memberships": "average linkage, from the memberships",
-           "knn": "average linkage, from the stored graph"}[hm.source]
+    how = {"vectors": "Ward linkage", "memberships": "average linkage (memberships)",
+           "knn": "average linkage (stored graph)"}[hm.source]
     return f"{plain_label(hm.similarity, 20)} · {how}"
 
 
@@ -130,7 +129,8 @@ class HeatmapView(Widget, can_focus=True):
         width = self.size.width
         dendro = max(MIN_DENDRO, min(MAX_DENDRO, width // 6))
         self.label_width = max(0, min(MAX_LABEL, width - m - 2 - dendro))
-        self.dendro_width = max(2, width - m - 2 - self.label_width)
+        # what neither needs stays blank on the right
+        self.dendro_width = max(2, min(MAX_DENDRO, width - m - 2 - self.label_width))
         self._lines, self._owner, self._cut_col = dendrogram(
             self.hm.linkage, m, self.dendro_width, self.rows_per_line, self.cut_height,
             self.groups)
@@ -316,7 +316,7 @@ class HeatmapScreen(ModalScreen[None]):
         if self.threshold_text is not None and groups is not None:
             shared = coloured_groups(groups)
             n = int(shared.max()) + 1 if len(shared) and shared.max() >= 0 else 0
-            text.append(f"  ┊ cut at {self.threshold_text}: {n} groups of 2 or more")
+            text.append(f"  ┊ cut at {self.threshold_text}: {n} groups")
         elif self.threshold_text is not None:
             text.append("  no cut: a dot product is no distance")
         return text
