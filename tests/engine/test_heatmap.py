@@ -207,3 +207,58 @@ def test_bad_groups_and_ids(vectors_dataset):
         assert one.idx.tolist() == [4] and one.linkage.shape == (0, 4)
         assert one.matrix.tolist() == [[1.0]]
         assert ds.vectors_of([9, 3]).tolist() == ds._store.vectors()[[9, 3]].tolist()
+
+
+@pytest.mark.parametrize("measure", ["npmi", "ppmi", "pmi", "jaccard", "dice", "conditional",
+                                     "inverse-log"])
+@pytest.mark.parametrize("kind", ["counts", "weights", "pair weights"])
+def test_a_groups_association_is_the_full_matrix_restricted(measure, kind):
+    """Counting only the group's memberships gives the whole co-occurrence's values."""
+    rng = np.random.default_rng(1)
+    n_ent, n_coll = 30, 80
+    coll = rng.integers(0, n_coll, 400)
+    ent = rng.integers(0, n_ent, 400)
+    weight = rng.uniform(0.2, 3.0, 400) if kind == "weights" else None
+    value = rng.uniform(0, 10, 400) if kind == "pair weights" else None
+    scale = 2.0 if value is not None else None
+    C = cooccurrence(coll, ent, n_ent, n_coll, weight=weight, pair_value=value,
+                     pair_scale=scale)
+    full = association(C, n_coll, measure).toarray().astype(np.float64)
+    stored = association(C, n_coll, measure).toarray() != 0
+    group = np.array([4, 17, 0, 29, 11, 8])
+    keep = np.isin(ent, group)
+    # the group's collections renumbered among themselves, as Store.memberships_of does
+    _, codes = np.unique(coll[keep], return_inverse=True)
+    m = {"coll": codes, "pos": np.searchsorted(np.sort(group), ent[keep]),
+         "weight": weight[keep] if weight is not None else np.ones(keep.sum()),
+         "value": value[keep] if value is not None else None, "n_collections": n_coll}
+    S = group_association(m, len(group), measure, weighted=weight is not None,
+                          pair_scale=scale)
+    want = full[np.ix_(np.sort(group), np.sort(group))]
+    fill = {"npmi": -1.0, "ppmi": 0.0, "jaccard": 0.0, "dice": 0.0, "conditional": 0.0}
+    present = stored[np.ix_(np.sort(group), np.sort(group))]
+    want = np.where(present, want, fill.get(measure, np.nan))
+    np.fill_diagonal(want, np.nan)
+    np.testing.assert_allclose(S, want, rtol=1e-6)
+
+
+def test_a_context_graph_heatmap_reads_the_stored_graph(tmp_path, baskets_csv):
+    from engine.pipeline import BuildOptions, build
+    out = tmp_path / "context.duckdb"
+    build(baskets_csv, out, BuildOptions(kind="collections", collection_col="basket",
+                                         entity_col="product", k=5, min_count=2,
+                                         graph="context", layouts=(), communities=()))
+    with Dataset.open(out) as ds:
+        h = ds.heatmap(np.arange(ds.n))
+        assert h.source == "knn" and h.similarity == "context" and h.method == "average"
+        idx, sim = ds.knn
+        pos = np.empty(ds.n, dtype=np.int64)
+        pos[h.idx] = np.arange(ds.n)
+        want = np.full((ds.n, ds.n), np.nan)
+        for a in range(ds.n):
+            for b, s in zip(idx[a], sim[a], strict=True):
+                if b >= 0:
+                    want[pos[a], pos[b]] = np.fmax(want[pos[a], pos[b]], s)
+                    want[pos[b], pos[a]] = np.fmax(want[pos[b], pos[a]], s)
+        np.testing.assert_allclose(h.matrix, want, rtol=1e-6)
+        assert h.top == 1.0 and np.isnan(h.matrix).any()
