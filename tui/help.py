@@ -75,8 +75,7 @@ def sections(app_bindings) -> list[tuple[str, str, list[tuple[str, str]]]]:
           ("Enter", "jump to the highlighted result")]
          + _keys(SearchScreen.BINDINGS, skip=("results_down", "results_up"))),
         (HeatmapScreen.HELP_TITLE, HeatmapScreen.HELP,
-         [("← → ↑ ↓ h l k j", "move over the cells")]
-         + _keys(HeatmapView.BINDINGS) + _keys(HeatmapScreen.BINDINGS)),
+         _keys(HeatmapView.BINDINGS) + _keys(HeatmapScreen.BINDINGS)),
         (ExportScreen.HELP_TITLE, ExportScreen.HELP,
          [("Enter", "write the file")] + _keys(ExportScreen.BINDINGS)),
     ]

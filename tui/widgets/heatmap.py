@@ -67,10 +67,10 @@ class HeatmapView(Widget, can_focus=True):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,h", "move(0, -1)", "Left", show=False),
-        Binding("right,l", "move(0, 1)", "Right", show=False),
-        Binding("up,k", "move(-1, 0)", "Up", show=False),
-        Binding("down,j", "move(1, 0)", "Down", show=False),
+        Binding("left,h", "move(0, -1)", "Left", show=False, tooltip="cursor a column left"),
+        Binding("right,l", "move(0, 1)", "Right", show=False, tooltip="cursor a column right"),
+        Binding("up,k", "move(-1, 0)", "Up", show=False, tooltip="cursor a row up"),
+        Binding("down,j", "move(1, 0)", "Down", show=False, tooltip="cursor a row down"),
         Binding("enter", "choose", "Select the pair", id="heatmap.choose",
                 tooltip="select the cell's two entities (the row's, with the column's "
                         "highlighted)"),
@@ -241,7 +241,8 @@ class HeatmapScreen(ModalScreen[None]):
             "graphs) drawn beside them with the threshold's cut. Arrows move over the cells; "
             "Enter selects the cell's pair.")
 
-    BINDINGS = [Binding("escape", "close", "Close", id="heatmap.close")]
+    BINDINGS = [Binding("escape", "close", "Close", id="heatmap.close",
+                        tooltip="back to the explorer")]
 
     DEFAULT_CSS = """
     HeatmapScreen {
