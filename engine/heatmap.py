@@ -84,7 +84,8 @@ def heatmap(ds, idx) -> Heatmap:
         X = ds.vectors_of(idx)
         return ordered(idx, similarity_matrix(X, metric), ward_linkage(X, metric), "ward",
                        metric, "vectors")
-    ds._require("knn", "neighbour graph")
+    if not ds.has("knn"):  # the measure and the graph are the knn step's
+        raise InputError(f"{ds.path} has no neighbour graph yet (run embtui build)")
     params = ds.steps["knn"].params
     if params.get("graph") == "context":
         S = knn_matrix(idx, ds.knn)
@@ -146,6 +147,8 @@ def group_association(m: dict[str, np.ndarray], size: int, measure: str, *,
     memberships, so counting the group's memberships alone gives the same values as the
     file's whole co-occurrence matrix; n is the file's number of collections."""
     from engine.cooccur import association, cooccurrence
+    if pair_scale and m.get("value") is None:  # as the build refuses a store without them
+        raise InputError("the stored memberships have no --pair-attribute values: rebuild")
     coll = np.asarray(m["coll"], dtype=np.int64)
     ent = np.asarray(m["pos"], dtype=np.int64)
     n_coll_group = int(coll.max()) + 1 if len(coll) else 0

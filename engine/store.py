@@ -361,7 +361,10 @@ class Store:
         values = col.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
         rows = values.reshape(-1, col.type.list_size)
         order = np.argsort(found)
-        return rows[order[np.searchsorted(found[order], idx)]]
+        at = np.clip(np.searchsorted(found[order], idx), 0, len(found) - 1)
+        if not (found[order][at] == idx).all():
+            raise InputError("the vectors table lacks some entities (rebuild the file)")
+        return rows[order[at]]
 
     def memberships_of(self, idx: np.ndarray) -> dict[str, np.ndarray]:
         """The memberships of entities `idx`, as `memberships()` gives them (coll codes

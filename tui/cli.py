@@ -463,9 +463,8 @@ def _print_heatmap_csv(labels: list[str], matrix: list[list[float | None]]) -> N
 
 def _print_heatmap_text(hm, labels: list[str], ids: list[str], threshold) -> None:
     """Labels, the matrix in shades and the dendrogram, a row a line (plain text)."""
-    from tui.heatmap import dendrogram, shade_legend, text_grid, value_range
-    from tui.widgets.heatmap import describe
-    how = describe(hm)
+    from tui.heatmap import dendrogram, describe, shade_legend, text_grid, value_range
+    how = _plain(describe(hm))
     print(f"heatmap of {len(hm)} entities · {how} · rows in dendrogram order")
     cut = hm.cut_height(threshold) if threshold is not None else None
     tree, _, _ = dendrogram(hm.linkage, len(hm), 24, 1, cut)

@@ -32,6 +32,13 @@ _BOX = {_L | _R: "─", _U | _D: "│", _L | _D: "┐", _L | _U: "┘", _R | _D:
         _U | _D | _L | _R: "┼", _L: "─", _R: "─", _U: "│", _D: "│"}
 
 
+def describe(hm) -> str:
+    """How the similarities and the tree were made (a title's words)."""
+    how = {"vectors": "Ward linkage", "memberships": "average linkage (memberships)",
+           "knn": "average linkage (stored graph)"}[hm.source]
+    return f"{hm.similarity} · {how}"
+
+
 def value_range(matrix: np.ndarray) -> tuple[float, float]:
     """The scale's ends: the finite values off the diagonal (the diagonal, 1 for cosine or
     |x|² for dot, would stretch it), else any finite value, else [0, 1]."""

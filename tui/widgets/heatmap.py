@@ -28,6 +28,7 @@ from tui.heatmap import (
     UPPER_HALF,
     coloured_groups,
     dendrogram,
+    describe,
     levels,
     scale_colour,
     shade,
@@ -48,13 +49,6 @@ def fit(width: int, height: int, rows_per_line: int) -> int:
     rows = rows_per_line * max(1, height - CHROME_LINES)
     cols = width - 2 - MIN_LABEL - MIN_DENDRO
     return max(2, min(rows, cols))
-
-
-def describe(hm) -> str:
-    """How the similarities and the tree were made, for the title."""
-    how = {"vectors": "Ward linkage", "memberships": "average linkage (memberships)",
-           "knn": "average linkage (stored graph)"}[hm.source]
-    return f"{plain_label(hm.similarity, 20)} · {how}"
 
 
 class HeatmapView(Widget, can_focus=True):
@@ -290,7 +284,7 @@ class HeatmapScreen(ModalScreen[None]):
         title = self.query_one("#hm-title", Static)
         left = self.total - self.shown
         more = f" · {self.shown} of {self.total} shown ({left} left out)" if left else ""
-        title.update(Text(f"{plain_label(self.what, 200)} · {describe(hm)}{more}"))
+        title.update(Text(f"{plain_label(self.what, 200)} · {plain_label(describe(hm))}{more}"))
         cut = None
         if self.threshold is not None and groups is not None:
             cut = hm.cut_height(self.threshold)
