@@ -67,6 +67,10 @@ async def test_H_opens_the_chosen_cluster_and_enter_selects_a_pair(explorer, set
         assert "Heatmap · cluster" in text(screen, "hm-title")
         assert "cosine · Ward linkage" in text(screen, "hm-title")
         assert "cut at" in text(screen, "hm-legend")
+        # labels are plain text: the fixture's escape sequence and bidi override show as
+        # stand-ins
+        rendered = "".join(line_text(view, y) for y in range(view.size.height))
+        assert "\x1b" not in rendered and "\u202e" not in rendered and "␛]52" in rendered
         # the grid: half blocks, len(hm) columns, two rows a line
         assert line_text(view, 1).count(UPPER_HALF) == len(hm)
         assert view.cell == (0, 1)
