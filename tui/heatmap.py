@@ -168,8 +168,8 @@ def dendrogram(Z: np.ndarray, m: int, width: int, rows_per_line: int = 2,
     if cut_height is not None and len(Z) and cut_height <= top:
         cut_col = column(cut_height)
         owner[:, cut_col + 1:] = -1  # past the cut every branch joins groups
-        for row in range(lines):
-            if arms[row, cut_col] == 0:
+        for row in range(lines):  # over empty cells and straight stubs, not joints
+            if arms[row, cut_col] in (0, _L | _R):
                 text[row][cut_col] = CUT
                 owner[row, cut_col] = -2
     return ["".join(row) for row in text], owner, cut_col

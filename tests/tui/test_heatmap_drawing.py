@@ -40,13 +40,14 @@ def test_the_cut_and_the_groups_under_it():
     groups = coloured_groups(np.array([0, 0, 1, 1]))
     lines, owner, cut = dendrogram(Z, 4, 10, 1, cut_height=0.5, groups=groups)
     assert cut == 7
+    # the cut crosses empty cells and straight stubs, never a joint
     assert lines == ["────┐  ┊  ",
-                     "────┴────┐",
+                     "────┴──┊─┐",
                      "─────┐ ┊ │",
-                     "─────┴───┘"]
+                     "─────┴─┊─┘"]
     assert owner[0].tolist() == [0, 0, 0, 0, 0, -1, -1, -2, -1, -1]
-    assert owner[1].tolist() == [0] * 8 + [-1, -1]  # past the cut: no group's
-    assert owner[3].tolist() == [1] * 8 + [-1, -1]
+    assert owner[1].tolist() == [0] * 7 + [-2, -1, -1]  # past the cut: no group's
+    assert owner[3].tolist() == [1] * 7 + [-2, -1, -1]
     # a cut above the root: nothing to draw, every entity in one group
     assert dendrogram(Z, 4, 10, 1, cut_height=2.0)[2] is None
 

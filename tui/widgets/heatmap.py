@@ -39,7 +39,7 @@ from tui.text import plain_label
 from tui.widgets.scatter import PALETTE
 
 CHROME_LINES = 5  # title, the cursor's column mark, legend, status, footer
-MIN_LABEL, MIN_DENDRO, MAX_DENDRO, MAX_LABEL = 12, 10, 24, 40
+MIN_LABEL, MIN_DENDRO, MAX_DENDRO, MAX_LABEL = 12, 10, 24, 64
 CURSOR_COLOUR = "#ffffff"
 CUT_COLOUR = "#ff5c7a"
 
@@ -311,7 +311,8 @@ class HeatmapScreen(ModalScreen[None]):
         if self.threshold_text is not None and groups is not None:
             shared = coloured_groups(groups)
             n = int(shared.max()) + 1 if len(shared) and shared.max() >= 0 else 0
-            text.append(f"  ┊ cut at {self.threshold_text}: {n} groups")
+            text.append(f"  ┊ cut at {self.threshold_text}: "
+                        + (f"{n} group{'s' if n > 1 else ''}" if n else "every entity alone"))
         elif self.threshold_text is not None:
             text.append("  no cut: a dot product is no distance")
         return text
