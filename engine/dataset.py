@@ -202,6 +202,39 @@ class Dataset:
             row_idx, row_sim = row_idx[:k], row_sim[:k]
         return Neighbors(i, row_idx, row_sim, idx.shape[1])
 
+    def find_ids(self, ids) -> np.ndarray:
+        """The entities with these exact ids, in the order given; an unknown id is refused."""
+        ids = [str(i) for i in ids]
+        with self._lock:
+            found = self._store.find_ids(ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise NoMatch(f"no entity has the id '{missing[0]}'{more}")
+        return np.array([found[i] for i in ids], dtype=np.int64)
+
+    # ---- a group's vectors and memberships (heatmaps) --------------------------------------
+
+    def vectors_of(self, idx) -> np.ndarray:
+        """The stored vectors of entities `idx` (m, d) float32, in that order."""
+        with self._lock:
+            X = self._store.vector_rows(np.asarray(idx, dtype=np.int64))
+        if X is None:
+            raise InputError(f"{self.path} holds no vectors ({self.kind} input)")
+        return X
+
+    def memberships_of(self, idx) -> dict[str, np.ndarray]:
+        """The memberships of entities `idx` (coll codes dense among them, idx, weight[,
+        value]) and n_collections, the number of collections in the whole file."""
+        with self._lock:
+            return self._store.memberships_of(np.asarray(idx, dtype=np.int64))
+
+    def heatmap(self, idx):
+        """Pairwise similarities of entities `idx`, rows in dendrogram order
+        (engine.heatmap.Heatmap)."""
+        from engine.heatmap import heatmap
+        return heatmap(self, idx)
+
     # ---- layouts ---------------------------------------------------------------------------
 
     @property

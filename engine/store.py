@@ -347,6 +347,44 @@ class Store:
             + " FROM memberships"
         )
 
+    def vector_rows(self, idx: np.ndarray) -> np.ndarray | None:
+        """The vectors of entities `idx`, in that order (None: the file has none)."""
+        if "vectors" not in self.table_names():
+            return None
+        idx = np.asarray(idx, dtype=np.int64)
+        table = self.arrow("SELECT idx, vec FROM vectors WHERE idx IN (SELECT unnest(?))",
+                           [idx.tolist()])
+        if table.num_rows == 0:
+            return None
+        col = table.column("vec").combine_chunks()
+        found = table.column("idx").to_numpy().astype(np.int64)
+        values = col.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+        rows = values.reshape(-1, col.type.list_size)
+        order = np.argsort(found)
+        at = np.clip(np.searchsorted(found[order], idx), 0, len(found) - 1)
+        if not (found[order][at] == idx).all():
+            raise InputError("the vectors table lacks some entities (rebuild the file)")
+        return rows[order[at]]
+
+    def memberships_of(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """The memberships of entities `idx`, as `memberships()` gives them (coll codes
+        dense among these rows only), and `n_collections`, the distinct collections of all."""
+        valued = "value" in dict(self.columns("memberships"))
+        idx = np.asarray(idx, dtype=np.int64)
+        cols = self.numpy(
+            "SELECT dense_rank() OVER (ORDER BY collection) - 1 AS coll, idx, weight"
+            + (", coalesce(value, 'NaN'::DOUBLE) AS value" if valued else "")
+            + " FROM memberships WHERE idx IN (SELECT unnest(?))", [idx.tolist()])
+        cols["n_collections"] = int(self.scalar(
+            "SELECT count(DISTINCT collection) FROM memberships"))
+        return cols
+
+    def find_ids(self, ids: list[str]) -> dict[str, int]:
+        """Which of `ids` are entity ids, and their idx."""
+        cols = self.numpy("SELECT id, idx FROM entities WHERE id IN (SELECT unnest(?))",
+                          [list(ids)])
+        return dict(zip(cols["id"].tolist(), cols["idx"].tolist(), strict=True))
+
     def collection_name(self, code: int) -> str:
         """The collection `memberships()` numbers `code` (they count distinct collections in
         order)."""

@@ -38,6 +38,7 @@ from tui.text import plain_content, plain_label
 from tui.widgets.clusters import ClustersPane
 from tui.widgets.details import DetailsPane, cluster_line
 from tui.widgets.explorer import ExplorerView
+from tui.widgets.heatmap import HeatmapScreen, HeatmapView, fit
 from tui.widgets.neighbours import NeighboursPane
 from tui.widgets.plot import ExplorerScatter
 from tui.widgets.scatter import Scatter
@@ -96,6 +97,7 @@ class EmbtuiApp(App):
         self.edges_note: str | None = None  # on the status line: how many, or hidden
         self._edges_token = 0  # the latest edge request; older answers are dropped
         self._edge_parts: tuple[EdgeChoice | None, EdgeChoice | None] = (None, None)
+        self.heatmap_token = 0  # the heatmap request on screen; older results are dropped
 
     # the selection, the trail and the anchor of the chosen cluster live in self.picks
     selection = property(lambda self: self.picks.current)
@@ -192,6 +194,10 @@ class EmbtuiApp(App):
         loader.edges(graph.idx, graph.sim, xy, view, threshold, members, every, limit, token,
                      self._post())
 
+    @work(thread=True, exclusive=True, group="heatmap", exit_on_error=False)
+    def compute_heatmap(self, ds, token: int, idx, threshold: float | None) -> None:
+        loader.heatmap(ds, token, idx, threshold, self._post())
+
     @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
     def warm_kernels(self) -> None:
         from tui.braille import warm_up
@@ -226,6 +232,8 @@ class EmbtuiApp(App):
         elif group == "clusters":
             self.query_one(ClustersPane).show_message(
                 f"could not compute clusters: {reason}")
+        elif group == "heatmap" and isinstance(self.screen, HeatmapScreen):
+            self.screen.show_message(f"could not compute the heatmap: {reason}")
 
     @property
     def _degree(self) -> np.ndarray | None:
@@ -343,12 +351,14 @@ class EmbtuiApp(App):
 
     # ---- the selection and the chosen cluster ------------------------------------------------
 
-    def select(self, i: int, *, remember: bool = True, show: str | None = "neighbours") -> None:
-        """Make entity i the selection; the previous one goes on the trail."""
+    def select(self, i: int, *, remember: bool = True, show: str | None = "neighbours",
+               partner: int | None = None) -> None:
+        """Make entity i the selection; the previous one goes on the trail; a `partner` is
+        highlighted with it (the other entity of a heatmap cell)."""
         i = int(i)
         if self.labels is None or not 0 <= i < self.n:
             return
-        self.picks.select(i, remember)
+        self.picks.select(i, remember, partner)
         if self._has_points:
             self.query_one(Scatter).set_cursor(i)
         self._show_neighbours()
@@ -631,6 +641,43 @@ class EmbtuiApp(App):
         self.push_screen(ExportScreen(self.ds, job), self._exported)
 
     export = action_export  # the command palette's "Export the chosen cluster…" and the like
+
+    def action_heatmap(self) -> None:
+        """The chosen cluster's heatmap, else the selection's and its neighbours', as many
+        as the screen shows whole (the cluster's best connected first)."""
+        if self.labels is None or self.ds is None:
+            return self.say("still loading the labels…")
+        rows_per_line = 1 if self.no_color else 2
+        limit = fit(self.size.width, self.size.height, rows_per_line)
+        members = self.picks.chosen_members(self.view, self._degree, None)
+        if members is not None and len(members) > 1:
+            c = self.picks.chosen(self.view)
+            what = (f"Heatmap · cluster {c} {made_where(self.view, self.scale, self.threshold)}"
+                    f" ({plain_label(self.labels[self.anchor], 40)})")
+        elif self.selection is not None:
+            members = np.concatenate([[self.selection], self.picks.neighbours(self.graph)])
+            what = f"Heatmap · {plain_label(self.labels[self.selection], 40)} and its neighbours"
+        else:
+            return self.say("select an entity or choose a cluster first", timeout=3)
+        idx = np.asarray(members[:limit], dtype=np.int64)
+        self.heatmap_token += 1
+        threshold = self.threshold if self.scale is not None else None
+        self.push_screen(HeatmapScreen(
+            what, mono=self.no_color, shown=len(idx), total=len(members),
+            threshold=threshold,
+            threshold_text=None if threshold is None else self.scale.format(threshold)))
+        self.compute_heatmap(self.ds, self.heatmap_token, idx, threshold)
+
+    def on_heatmap_computed(self, message: msg.HeatmapComputed) -> None:
+        if message.token == self.heatmap_token and isinstance(self.screen, HeatmapScreen):
+            self.screen.show(message.heatmap, message.labels, message.groups)
+
+    def on_heatmap_view_pair_chosen(self, message: HeatmapView.PairChosen) -> None:
+        """Enter on a heatmap cell: back to the explorer with the row's entity selected and
+        the column's highlighted with it."""
+        if isinstance(self.screen, HeatmapScreen):
+            self.pop_screen()
+        self.select(message.a, partner=message.b)
 
     def _exported(self, result: str | None) -> None:
         if result:

@@ -14,7 +14,7 @@ from engine.errors import EmbtuiError, InputError
 from engine.export import FORMAT_NAMES
 from engine.methods import CONTEXT_MEASURES, GRAPHS, MEASURES, METRICS, check_threshold
 
-COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export")
+COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export", "heatmap")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -164,6 +164,26 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("text")
     s.add_argument("--limit", type=int, default=20)
     s.add_argument("--json", action="store_true")
+
+    h = sub.add_parser("heatmap", help="pairwise similarities of a group, in the order of "
+                       "its dendrogram",
+                       description="Pairwise similarities of an entity and its nearest "
+                       "neighbours, of a cluster, or of the entities given, rows in the order "
+                       "of a dendrogram's leaves (Ward linkage on vectors, average linkage "
+                       "for graphs), with the linkage.")
+    h.add_argument("dataset")
+    h.add_argument("query", nargs="?", help="an id, else the best fuzzy label match: it and "
+                   "its nearest neighbours")
+    h.add_argument("-k", type=int, default=None, help="with QUERY: how many neighbours "
+                   "(default: all stored)")
+    h.add_argument("--cluster", type=int, metavar="C", help="cluster C as `embtui clusters` "
+                   "numbers it, with --threshold T or --method NAME")
+    h.add_argument("--threshold", type=float, help="with --cluster: the clusters at T")
+    h.add_argument("--method", help="with --cluster: stored communities")
+    h.add_argument("--ids", metavar="ID[,ID…]", help="these entities, by id")
+    h.add_argument("--json", action="store_true")
+    h.add_argument("--format", choices=("csv",), help="csv: the matrix, labels in the first "
+                   "column and the header")
 
     e = sub.add_parser("export", help="write a table to CSV, TSV, parquet or JSONL")
     e.add_argument("dataset")
@@ -331,6 +351,131 @@ def _cmd_search(args) -> int:
     return 0 if matches else 1
 
 
+def _heatmap_checks(args) -> None:
+    """The one-line refusals of a heatmap request that needs no dataset to judge."""
+    modes = [name for name, given in (("QUERY", args.query is not None),
+                                      ("--cluster", args.cluster is not None),
+                                      ("--ids", args.ids is not None)) if given]
+    if not modes:
+        raise InputError("give QUERY, --cluster C with --threshold T or --method NAME, or "
+                         "--ids ID,…")
+    if len(modes) > 1:
+        raise InputError(f"give one of QUERY, --cluster and --ids (got {' and '.join(modes)})")
+    if args.k is not None and args.query is None:
+        raise InputError("-k goes with QUERY (it and its k nearest neighbours)")
+    if args.k is not None and args.k < 1:
+        raise InputError(f"-k must be at least 1 (got {args.k})")
+    chosen = [f for f, v in (("--threshold", args.threshold), ("--method", args.method))
+              if v is not None]
+    if chosen and args.cluster is None:
+        raise InputError(f"{' and '.join(chosen)} go{'' if len(chosen) > 1 else 'es'} with "
+                         "--cluster C")
+    if args.cluster is not None and not chosen:
+        raise InputError("--cluster needs --threshold T or --method NAME")
+    if len(chosen) == 2:
+        raise InputError("give --threshold or --method, not both")
+    if args.query is not None and not args.query.strip():
+        raise InputError("the query is empty (give an id or a label)")
+    if args.ids is not None and not [i for i in args.ids.split(",") if i.strip()]:
+        raise InputError("--ids lists no id")
+    if args.json and args.format:
+        raise InputError("give --json or --format csv, not both")
+
+
+def _heatmap_group(ds, args):
+    """The entities asked for, at most engine.heatmap.MAX_ENTITIES (a note says how many
+    were left out), and the threshold whose cut the text shows."""
+    import numpy as np
+
+    from engine.heatmap import MAX_ENTITIES
+    if args.query is not None:
+        result = ds.neighbors(args.query, args.k)
+        if args.k is not None and args.k > result.stored_k:
+            _note(f"only {result.stored_k} neighbours are stored (built with -k "
+                  f"{result.stored_k}); rebuild with a larger -k for more")
+        idx = np.concatenate([[result.query], result.idx]).astype(np.int64)
+        what = "the query and its nearest neighbours"
+    elif args.ids is not None:
+        idx = ds.find_ids([i.strip() for i in args.ids.split(",") if i.strip()])
+        what = "the ids given, the first"
+    else:
+        if args.threshold is not None:
+            check_threshold(args.threshold, ds.similarity)
+        result = ds.clusters(args.threshold, args.method)
+        where = (f"at threshold {args.threshold:g}" if args.threshold is not None
+                 else f"by {args.method}")
+        if not 0 <= args.cluster < len(result):
+            raise InputError(f"no cluster {args.cluster} {where} (clusters of at least 2: "
+                             + (f"0 to {len(result) - 1})" if len(result) else "none)"))
+        idx = np.asarray(result.members(args.cluster), dtype=np.int64)
+        degree = ds.in_degree[idx] if ds.has("knn") else np.zeros(len(idx))
+        idx = idx[np.lexsort((idx, -degree))]  # the best connected first
+        what = f"cluster {args.cluster}, its best connected"
+    if len(idx) > MAX_ENTITIES:
+        _note(f"heatmap: {len(idx)} entities asked for; showing {what} {MAX_ENTITIES} "
+              f"({len(idx) - MAX_ENTITIES} left out)")
+        idx = idx[:MAX_ENTITIES]
+    return idx
+
+
+def _cmd_heatmap(args) -> int:
+    from engine.dataset import Dataset
+    _heatmap_checks(args)
+    with Dataset.open(args.dataset) as ds:
+        hm = ds.heatmap(_heatmap_group(ds, args))
+        ids = [str(ds.ids[i]) for i in hm.idx]
+        labels = [str(ds.labels[i]) for i in hm.idx]
+    # float32 values (the memberships' measure, the stored graph) in their shortest form
+    single = hm.source != "vectors"
+    values = [[_finite(v, single) for v in row] for row in hm.matrix.tolist()]
+    if args.json:
+        _print_json({"ids": ids, "labels": labels, "matrix": values,
+                     "order": "dendrogram",
+                     "linkage": [[int(a), int(b), float(d), int(n)]
+                                 for a, b, d, n in hm.linkage.tolist()],
+                     "similarity": hm.similarity, "linkage_method": hm.method})
+    elif args.format == "csv":
+        _print_heatmap_csv(labels, values)
+    else:
+        _print_heatmap_text(hm, labels, ids, args.threshold)
+    return 0
+
+
+def _finite(v: float, single: bool = False) -> float | None:
+    """A number for JSON and CSV: None for NaN or infinity; float32's shortest form."""
+    if v != v or v in (float("inf"), float("-inf")):
+        return None
+    if single:
+        import numpy as np
+        return float(str(np.float32(v)))
+    return v
+
+
+def _print_heatmap_csv(labels: list[str], matrix: list[list[float | None]]) -> None:
+    import csv
+    # to a terminal, labels are plain text; to a file or a pipe, the exact bytes
+    shown = [_plain(x) for x in labels] if sys.stdout.isatty() else labels
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["label", *shown])
+    for label, row in zip(shown, matrix, strict=True):
+        out.writerow([label, *("" if v is None else repr(v) for v in row)])
+
+
+def _print_heatmap_text(hm, labels: list[str], ids: list[str], threshold) -> None:
+    """Labels, the matrix in shades and the dendrogram, a row a line (plain text)."""
+    from tui.heatmap import dendrogram, describe, shade_legend, text_grid, value_range
+    how = _plain(describe(hm))
+    print(f"heatmap of {len(hm)} entities · {how} · rows in dendrogram order")
+    cut = hm.cut_height(threshold) if threshold is not None else None
+    tree, _, _ = dendrogram(hm.linkage, len(hm), 24, 1, cut)
+    for r, (shades, branch) in enumerate(zip(text_grid(hm.matrix), tree, strict=True)):
+        name = _plain(labels[r], 28).ljust(28)
+        print(f"{r + 1:>4}  {name}  {shades}  {branch}  [{_plain(ids[r], 30)}]")
+    lo, hi = value_range(hm.matrix)
+    print("shades: " + shade_legend(lo, hi, ".3g")
+          + (f"; ┊ the cut at threshold {threshold:g}" if cut is not None else ""))
+
+
 def _cmd_export(args) -> int:
     from engine.dataset import Dataset
     from engine.export import STDOUT_NAMES, check_target
@@ -491,7 +636,7 @@ def _cmd_explore(path: str | None) -> int:
 
 _COMMANDS = {"info": _cmd_info, "neighbors": _cmd_neighbors, "clusters": _cmd_clusters,
              "search": _cmd_search, "export": _cmd_export, "build": _cmd_build,
-             "demo": _cmd_demo}
+             "demo": _cmd_demo, "heatmap": _cmd_heatmap}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from textual.widgets import Static
 from tui.screens import ExportScreen
 from tui.widgets.clusters import ClustersPane
 from tui.widgets.details import DetailsPane
+from tui.widgets.heatmap import HeatmapScreen, HeatmapView
 from tui.widgets.neighbours import NeighboursPane
 from tui.widgets.plot import ExplorerScatter
 from tui.widgets.search import SearchScreen
@@ -73,6 +74,8 @@ def sections(app_bindings) -> list[tuple[str, str, list[tuple[str, str]]]]:
          [("type", "search"), ("↑ ↓", "move through the results"),
           ("Enter", "jump to the highlighted result")]
          + _keys(SearchScreen.BINDINGS, skip=("results_down", "results_up"))),
+        (HeatmapScreen.HELP_TITLE, HeatmapScreen.HELP,
+         _keys(HeatmapView.BINDINGS) + _keys(HeatmapScreen.BINDINGS)),
         (ExportScreen.HELP_TITLE, ExportScreen.HELP,
          [("Enter", "write the file")] + _keys(ExportScreen.BINDINGS)),
     ]

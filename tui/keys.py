@@ -27,6 +27,9 @@ APP_BINDINGS = [
             id="app.threshold_up_coarse", tooltip="raise the threshold a coarse step"),
     Binding("c", "cycle_colour", "Colour", id="app.colour",
             tooltip="colour by the next of: clusters, communities, metadata, degree"),
+    Binding("H", "heatmap", "Heatmap", show=False, id="app.heatmap",
+            tooltip="pairwise similarities of the chosen cluster, else the selection and its "
+                    "neighbours, with their dendrogram"),
     Binding("e", "export", "Export", id="app.export",
             tooltip="write the chosen cluster, else the selection and its neighbours"),
     Binding("tab", "next_pane", "Next pane", show=False, priority=True,

@@ -141,6 +141,16 @@ def layout(ds, name: str, post: Post) -> None:
     post(msg.LayoutLoaded(name, xy))
 
 
+def heatmap(ds, token: int, idx: np.ndarray, threshold: float | None, post: Post) -> None:
+    """The group's pairwise similarities and dendrogram, and its groups at the threshold."""
+    from tui.text import plain_label
+    with failing_as("heatmap"):
+        hm = ds.heatmap(idx)
+        groups = hm.groups(threshold) if threshold is not None else None
+        labels = [plain_label(ds.labels[i]) for i in hm.idx.tolist()]
+    post(msg.HeatmapComputed(token, hm, labels, groups))
+
+
 def one_line(err: BaseException) -> str:
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0]

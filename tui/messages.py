@@ -97,3 +97,14 @@ class EntityLoaded(Message):
 @dataclass
 class SearchReady(Message):
     pass
+
+
+@dataclass
+class HeatmapComputed(Message):
+    """The heatmap of a group (engine.heatmap.Heatmap), its dendrogram's groups at the
+    threshold (None: no threshold, or none stands for it), for the request `token`."""
+
+    token: int
+    heatmap: object
+    labels: list
+    groups: np.ndarray | None

@@ -19,6 +19,7 @@ HIGHLIGHT_LIMIT = 2000  # members of a chosen cluster drawn highlighted
 class Selection:
     def __init__(self) -> None:
         self.current: int | None = None
+        self.partner: int | None = None  # the other entity of a pair chosen with it
         self.trail: list[int] = []
         self._anchor: int | None = None  # entity whose cluster is chosen
         self._in: tuple | None = None  # (overlapping view, community) chosen in it
@@ -34,11 +35,14 @@ class Selection:
         self._anchor = i
         self._in = None
 
-    def select(self, i: int, remember: bool = True) -> None:
-        """Make i the selection; the previous one goes on the trail if `remember`."""
+    def select(self, i: int, remember: bool = True, partner: int | None = None) -> None:
+        """Make i the selection; the previous one goes on the trail if `remember`. A
+        `partner` (the other entity of a pair, as the heatmap chooses) is highlighted
+        with it until the next selection."""
         if remember and self.current is not None and self.current != i:
             self.trail.append(self.current)
         self.current = i
+        self.partner = partner if partner != i else None
 
     def cluster(self, view) -> int | None:
         """The listed cluster of the selection."""
@@ -89,11 +93,13 @@ class Selection:
         return row[row >= 0]
 
     def highlight(self, view, graph, limit: int = HIGHLIGHT_LIMIT) -> np.ndarray:
-        """Selection first, then its neighbours, then up to `limit` of the chosen cluster's
-        members, each once."""
+        """Selection first (and its partner), then its neighbours, then up to `limit` of
+        the chosen cluster's members, each once."""
         parts = []
         if self.current is not None:
             parts.append(np.array([self.current]))
+            if self.partner is not None:
+                parts.append(np.array([self.partner]))
             parts.append(self.neighbours(graph))
         members = self.chosen_members(view, graph.degree if graph else None, limit)
         if members is not None:

@@ -138,7 +138,7 @@ async def test_zoom_pan_and_reset(explorer, settle):
         await pilot.press("0")
         assert scatter.zoom_level == pytest.approx(1.0)
         await pilot.press("plus")
-        for key in ("H", "L", "K", "J", "shift+left"):
+        for key in ("L", "K", "J", "shift+left"):
             before = scatter.view
             await pilot.press(key)
             assert scatter.view != before

@@ -69,3 +69,15 @@ def test_highlight_is_selection_neighbours_then_members_each_once():
     assert s.highlight(view, GRAPH).tolist() == [3, 1, 2, 0]
     assert s.highlight(view, GRAPH, limit=1).tolist() == [3, 1, 2]
     assert s.highlight(view, None).tolist() == [3, 0, 1, 2]  # no graph: no neighbours
+
+
+def test_a_pairs_partner_is_highlighted_after_the_selection_until_the_next():
+    s = Selection()
+    s.select(3, partner=5)  # a heatmap cell: row 3, column 5
+    assert s.highlight(None, GRAPH).tolist() == [3, 5, 1, 2]
+    s.select(4, partner=4)  # the diagonal: no partner but itself
+    assert s.partner is None and s.highlight(None, GRAPH).tolist() == [4, 1, 2]
+    s.select(3, partner=1)  # a partner among the neighbours is listed once
+    assert s.highlight(None, GRAPH).tolist() == [3, 1, 2]
+    s.select(0)
+    assert s.partner is None and s.trail == [3, 4, 3]

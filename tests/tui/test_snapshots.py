@@ -209,3 +209,36 @@ def test_edges_view(snap_compare, explorer, vectors_dataset, settle, size, every
         assert ("edges ≥" in (app.edges_note or "")) == every
 
     assert snap_compare(explorer(), terminal_size=size, run_before=run_before)
+
+
+# ----- 7. heatmap with dendrogram --------------------------------------------------------------
+
+def test_heatmap_with_dendrogram(snap_compare, explorer, vectors_dataset, settle, size):
+    """Search "alpha item 3", Enter, `g` (its cluster), `H`: the cluster's cosine similarities
+    in half blocks (two rows a line) in dendrogram order, the labels two a line coloured by
+    their group under the threshold's cut, the Ward dendrogram beside the grid with the cut
+    (┊), the colour scale, and the cursor moved to row 3, column 4 with the pair and its
+    value in the status line."""
+    from tui.widgets.heatmap import HeatmapScreen, HeatmapView
+
+    async def run_before(pilot):
+        app = pilot.app
+        await loaded(pilot, settle, vectors_dataset)
+        await pilot.press("slash")
+        await settle(pilot)
+        await type_text(pilot, "alpha item 3")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        await pilot.press("H")
+        await settle(pilot)
+        await pilot.press("down", "down", "right", "right")
+        await quiet(pilot, settle, vectors_dataset)
+        assert isinstance(app.screen, HeatmapScreen)
+        view = app.screen.query_one(HeatmapView)
+        assert view.hm is not None and view.cell == (2, 3)
+        assert str(app.labels[app.selection]) == "alpha item 3"
+
+    assert snap_compare(explorer(), terminal_size=size, run_before=run_before)

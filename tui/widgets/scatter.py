@@ -111,7 +111,7 @@ class Scatter(Widget, can_focus=True):
                 tooltip="zoom out"),
         Binding("0", "reset_view", "Fit", show=False, id="scatter.reset_view",
                 tooltip="fit all points"),
-        Binding("shift+left,H", "pan(-0.25, 0)", "Pan", show=False, id="scatter.pan_left",
+        Binding("shift+left", "pan(-0.25, 0)", "Pan", show=False, id="scatter.pan_left",
                 tooltip="pan left"),
         Binding("shift+right,L", "pan(0.25, 0)", "Pan", show=False, id="scatter.pan_right",
                 tooltip="pan right"),
