@@ -262,12 +262,21 @@ class Dataset:
             return self._store.merge_tree()
 
     @property
+    def merge_tree_kind(self) -> str | None:
+        """"exact": the tree of all pairs of vectors, so the clusters at t are the components
+        of every pair with similarity ≥ t; "knn": the neighbour graph's; None: no tree."""
+        if not self.has("merge_tree"):
+            return None
+        return "exact" if self.steps["merge_tree"].params.get("tree") == "exact" else "knn"
+
+    @property
     def community_methods(self) -> list[str]:
         return sorted(s.split(":", 1)[1] for s in self.steps
                       if s.startswith("communities:") and s in self.valid)
 
     def threshold_labels(self, threshold: float) -> np.ndarray:
-        """Components of the kNN graph restricted to edges with similarity ≥ threshold."""
+        """Components of the pairs with similarity ≥ threshold: all pairs of vectors with an
+        exact merge tree, the kNN graph's pairs otherwise (merge_tree_kind)."""
         from engine.clusters import ThresholdClusters
         with self._lock:
             if self._threshold_cache is None:
@@ -357,6 +366,7 @@ class Dataset:
             "dim": self.dim,
             "kind": self.kind,
             "graph": self.graph_stats,
+            "merge_tree": self.merge_tree_kind,
             "steps": {name: {"params": rec.params, "seconds": round(rec.seconds, 3)}
                       for name, rec in self.steps.items() if name in self.valid},
         }

@@ -12,6 +12,13 @@ GRAPHS = ("association", "context")
 CONTEXT_MEASURES = ("sigma", "normalised-l1")
 LAYOUTS = ("umap", "mde-umap")
 COMMUNITIES = ("label-propagation", "slpa", "kmeans")
+# The merge tree behind the thresholds: the kNN graph's, the complete graph's (vectors, all
+# pairs: engine.exact_tree), or auto, the complete graph's up to EXACT_TREE_MAX_N vectors.
+MERGE_TREES = ("auto", "exact", "knn")
+# Measured on 2 cores at d = 384 (benchmarks/bench_exact_tree.py): 20k vectors 3.6 s, 40k
+# 25 s when clusters outgrow the candidate lists (a second pass over all pairs), about the
+# time of the exact kNN graph itself at that size; the cost grows as N².
+EXACT_TREE_MAX_N = 40_000
 
 # The range of each neighbour graph's similarities (None: unbounded), by the metric, measure
 # or graph that made them: cosine similarity, 1 / (1 + distance), the dot product; the

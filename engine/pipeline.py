@@ -26,7 +26,15 @@ import numpy as np
 from engine.errors import InputError, OutputError
 from engine.ingest import Ingested, file_key, read_collections, read_vectors
 from engine.knngraph import KnnGraph
-from engine.methods import COMMUNITIES, CONTEXT_MEASURES, GRAPHS, LAYOUTS, MEASURES
+from engine.methods import (
+    COMMUNITIES,
+    CONTEXT_MEASURES,
+    EXACT_TREE_MAX_N,
+    GRAPHS,
+    LAYOUTS,
+    MEASURES,
+    MERGE_TREES,
+)
 from engine.paths import check_file, output_path, temp_beside
 from engine.steps import (
     MDE_DIM,
@@ -273,6 +281,10 @@ def _steps(opt: BuildOptions, source, source_name: str | None, source_key: str,
             and not 10 <= opt.mde_neighbors <= 40:
         warnings.append(f"--mde-neighbors {opt.mde_neighbors} is outside 10..40, the range "
                         "the co-occurrence write-up recommends")
+    if opt.merge_tree == "exact" and built.n > EXACT_TREE_MAX_N:
+        warnings.append(f"--merge-tree exact compares all {built.n:,} × {built.n:,} pairs; "
+                        f"above {EXACT_TREE_MAX_N:,} entities that takes long (auto keeps "
+                        "the kNN tree there)")
     later = plan_after_ingest(opt, ingest, built.n)
     derived = [p.name for p in later if p.name != "knn"]
     for p in later:
@@ -285,7 +297,9 @@ def _steps(opt: BuildOptions, source, source_name: str | None, source_key: str,
             yield _step(p, f"layout {arg}", partial(_layout, opt, arg),
                         partial(_write_layout, arg))
         elif kind == "merge_tree":
-            yield _step(p, "merge_tree", _merge_tree, _write_merge_tree)
+            exact = p.params.get("tree") == "exact"
+            yield _step(p, "merge tree of all pairs" if exact else "merge tree",
+                        partial(_merge_tree, opt, exact), _write_merge_tree)
         elif kind == "communities":
             yield _step(p, f"communities {arg}", partial(_COMMUNITIES[arg], opt),
                         partial(_write_communities, arg))
@@ -398,6 +412,11 @@ def _check_options(opt: BuildOptions) -> None:
             raise InputError("give --text-column or --vector, not both")
         from engine.text import require_text
         require_text()
+    if opt.merge_tree not in MERGE_TREES:
+        raise InputError(f"unknown merge tree '{opt.merge_tree}' (use {', '.join(MERGE_TREES)})")
+    if opt.merge_tree == "exact" and opt.kind != "vectors":
+        raise InputError("--merge-tree exact compares all pairs of vectors; collections have "
+                         "their neighbour graph only (use auto or knn)")
     for name in opt.layouts:
         if name not in LAYOUTS:
             raise InputError(f"unknown layout '{name}' (use {', '.join(LAYOUTS)})")
@@ -587,7 +606,10 @@ def _write_layout(name: str, store: Store, xy: np.ndarray) -> None:
     store.replace_layout(name, xy)
 
 
-def _merge_tree(built: Built, progress: Progress):
+def _merge_tree(opt: BuildOptions, exact: bool, built: Built, progress: Progress):
+    if exact:
+        from engine.exact_tree import exact_merge_tree
+        return exact_merge_tree(built.vectors(), opt.metric, progress=progress.update)
     from engine.clusters import merge_tree
     idx, sim = built.knn()
     return merge_tree(len(idx), idx, sim)

@@ -61,6 +61,7 @@ class BuildOptions:
     layouts: tuple[str, ...] = ("umap",)
     seed: int = 0
     communities: tuple[str, ...] = ("label-propagation",)
+    merge_tree: str = "auto"  # engine.methods.MERGE_TREES
     kmeans_k: int | None = None  # None: chosen by silhouette over 2..20
     slpa_r: float = SLPA_R  # a label holding this share of an entity's memory is a membership
     slpa_iterations: int = SLPA_ITERATIONS
@@ -172,14 +173,27 @@ def plan_after_ingest(opt: BuildOptions, ingest: Planned, n: int | None) -> list
     new seed recomputes only the layouts and communities of a small dataset.
     """
     graph = _planned("knn", _graph_params(opt, n), (ingest,))
-    return [graph, *_graph_chain(opt, graph)]
+    return [graph, *_graph_chain(opt, graph, n)]
 
 
-def _graph_chain(opt: BuildOptions, graph: Planned) -> list[Planned]:
+def uses_exact_tree(opt: BuildOptions, n: int | None) -> bool:
+    """Whether the merge tree comes from all pairs of vectors rather than the kNN graph."""
+    if opt.kind != "vectors" or opt.merge_tree == "knn":
+        return False
+    from engine.methods import EXACT_TREE_MAX_N
+    return opt.merge_tree == "exact" or (n is not None and n <= EXACT_TREE_MAX_N)
+
+
+def _merge_tree_params(opt: BuildOptions, n: int | None) -> dict:
+    # the kNN tree keeps its params empty, so files built before the exact tree stay valid
+    return {"tree": "exact"} if uses_exact_tree(opt, n) else {}
+
+
+def _graph_chain(opt: BuildOptions, graph: Planned, n: int | None) -> list[Planned]:
     """Layouts, merge tree and communities of one neighbour graph."""
     steps = [_planned(f"layout:{name}", _layout_params(opt, name), (graph,))
              for name in opt.layouts]
-    steps.append(_planned("merge_tree", {}, (graph,)))
+    steps.append(_planned("merge_tree", _merge_tree_params(opt, n), (graph,)))
     steps += [_planned(f"communities:{m}", _communities_params(opt, m), (graph,))
               for m in opt.communities]
     return steps

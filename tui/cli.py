@@ -12,7 +12,15 @@ from functools import partial
 from engine import __version__
 from engine.errors import EmbtuiError, InputError
 from engine.export import FORMAT_NAMES
-from engine.methods import CONTEXT_MEASURES, GRAPHS, MEASURES, METRICS, check_threshold
+from engine.methods import (
+    CONTEXT_MEASURES,
+    EXACT_TREE_MAX_N,
+    GRAPHS,
+    MEASURES,
+    MERGE_TREES,
+    METRICS,
+    check_threshold,
+)
 
 COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export", "heatmap")
 
@@ -116,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--communities", action="append", default=None,
                    help="label-propagation, slpa, kmeans (vectors); repeat or comma-separate "
                    "(default: label-propagation; with --graph context also slpa)")
+    b.add_argument("--merge-tree", choices=MERGE_TREES, default="auto",
+                   help="where the clusters at a threshold come from: exact, the complete "
+                   "graph of all pairs of vectors, so a cluster at t is every pair with "
+                   "similarity ≥ t joined up; knn, the neighbour graph only; auto (default): "
+                   f"exact for vectors up to {EXACT_TREE_MAX_N:,} entities, else knn")
     b.add_argument("--kmeans-k", type=int, default=None, metavar="K",
                    help="clusters for --communities kmeans (default: chosen by silhouette "
                    "over 2..20 on a sample)")
@@ -240,6 +253,12 @@ def _cmd_info(args) -> int:
             kind = stats.pop("graph", None)
             print(f"  {_plain(kind or '') + ' graph':<30} " + " · ".join(
                 f"{_plain(k).replace('_', ' ')} {_plain(v)}" for k, v in stats.items()))
+        tree = info["merge_tree"]
+        if tree is not None:
+            print("  merge tree: " + ("exact, all pairs: the clusters at t join every pair "
+                                      "with similarity ≥ t" if tree == "exact" else
+                                      "kNN graph: the clusters at t join neighbours with "
+                                      "similarity ≥ t"))
         if ds.metadata_columns:
             print(f"  metadata: {', '.join(_plain(c) for c in ds.metadata_columns)}")
     return 0
@@ -554,7 +573,7 @@ def _build_options(args):
         context_measure=args.context_measure, pair_attribute=args.pair_attribute,
         pair_scale=args.pair_scale, windows=args.windows, stop_words=args.stop_words,
         k=args.k, layouts=layouts, seed=args.seed, communities=communities,
-        kmeans_k=args.kmeans_k, **slpa,
+        kmeans_k=args.kmeans_k, merge_tree=args.merge_tree, **slpa,
         **_mde_options(args, layouts))
 
 
