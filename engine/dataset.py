@@ -5,6 +5,7 @@
     ds.clusters(threshold=0.3)           # components of the kNN graph at that similarity
     ds.search("lord rings")              # fuzzy matches over labels
     ds.layout()                          # (N, 2) float32
+    ds.pairs(least=True).records(ds)     # the least similar pairs, least first
 
 Arrays load lazily and are cached; the file stays open read-only so any number of viewers and
 queries can run beside each other. Safe to call from worker threads.
@@ -234,6 +235,13 @@ class Dataset:
         (engine.heatmap.Heatmap)."""
         from engine.heatmap import heatmap
         return heatmap(self, idx)
+
+    def pairs(self, least: bool = False, limit: int = 20):
+        """The `limit` most similar pairs (least similar with `least`), each undirected pair
+        once, ties by the smaller pair (engine.pairs.Pairs: arrays, `records(ds)` and the
+        command line's `document(ds)`; `exact`, `sampled` say what was searched)."""
+        from engine.pairs import pairs
+        return pairs(self, least, limit)
 
     # ---- layouts ---------------------------------------------------------------------------
 

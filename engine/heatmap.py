@@ -122,17 +122,28 @@ def _positions(m: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarra
 def similarity_matrix(X: np.ndarray, metric: str) -> np.ndarray:
     """All pairs of rows of X under `metric`, as engine.knn defines it, in float64."""
     X = np.asarray(X, dtype=np.float64)
-    if metric == "euclidean":
-        sq = np.einsum("ij,ij->i", X, X)
-        d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * (X @ X.T), 0.0)
-        np.fill_diagonal(d2, 0.0)
-        return 1.0 / (1.0 + np.sqrt(d2))
-    S = X @ X.T
-    if metric == "cosine":
-        norms = np.sqrt(np.einsum("ij,ij->i", X, X))
-        S = np.clip(S / np.outer(norms, norms), -1.0, 1.0)
+    S = similarity_block(X, X, metric)
+    if metric != "dot":  # an entity is itself: 1, not a rounding of it
         np.fill_diagonal(S, 1.0)
-    elif metric != "dot":
+    return S
+
+
+def similarity_block(A: np.ndarray, B: np.ndarray, metric: str) -> np.ndarray:
+    """Every row of A against every row of B under `metric` (A·B for dot; cosine clipped to
+    [−1, 1]; euclidean as 1 / (1 + distance)), in float64: one block of the whole matrix,
+    so a caller can walk all pairs in bounded memory."""
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    S = A @ B.T
+    if metric == "euclidean":
+        sa, sb = np.einsum("ij,ij->i", A, A), np.einsum("ij,ij->i", B, B)
+        d2 = np.maximum(sa[:, None] + sb[None, :] - 2.0 * S, 0.0)
+        return 1.0 / (1.0 + np.sqrt(d2))
+    if metric == "cosine":
+        na = np.sqrt(np.einsum("ij,ij->i", A, A))
+        nb = np.sqrt(np.einsum("ij,ij->i", B, B))
+        return np.clip(S / np.outer(na, nb), -1.0, 1.0)
+    if metric != "dot":
         raise InputError(f"unknown metric '{metric}'")
     return S
 
@@ -146,22 +157,36 @@ def group_association(m: dict[str, np.ndarray], size: int, measure: str, *,
     A pair's co-occurrence and each entity's own count depend only on the two entities'
     memberships, so counting the group's memberships alone gives the same values as the
     file's whole co-occurrence matrix; n is the file's number of collections."""
+    S = np.full((size, size), unstored(measure), dtype=np.float64)
+    counted = group_counts(m, size, measure, weighted=weighted, pair_scale=pair_scale)
+    if counted is not None:
+        A = counted[1].tocoo()
+        S[A.row, A.col] = A.data
+    np.fill_diagonal(S, np.nan)
+    return S
+
+
+def unstored(measure: str) -> float:
+    """The measure's value for a pair it does not store (NaN: it has none)."""
+    return _UNSTORED.get(measure, np.nan)
+
+
+def group_counts(m: dict[str, np.ndarray], size: int, measure: str, *,
+                 weighted: bool = False, pair_scale: float | None = None):
+    """(co-occurrence C, association A), both sparse (size, size), of the group's
+    memberships as `group_association` reads them; None when the group has none."""
     from engine.cooccur import association, cooccurrence
     if pair_scale and m.get("value") is None:  # as the build refuses a store without them
         raise InputError("the stored memberships have no --pair-attribute values: rebuild")
     coll = np.asarray(m["coll"], dtype=np.int64)
     ent = np.asarray(m["pos"], dtype=np.int64)
-    n_coll_group = int(coll.max()) + 1 if len(coll) else 0
-    S = np.full((size, size), _UNSTORED.get(measure, np.nan), dtype=np.float64)
-    if len(coll):
-        C = cooccurrence(coll, ent, size, n_coll_group,
-                         weight=m["weight"] if weighted else None,
-                         pair_value=m.get("value") if pair_scale else None,
-                         pair_scale=pair_scale)
-        A = association(C, int(m["n_collections"]), measure).tocoo()
-        S[A.row, A.col] = A.data
-    np.fill_diagonal(S, np.nan)
-    return S
+    if not len(coll):
+        return None
+    C = cooccurrence(coll, ent, size, int(coll.max()) + 1,
+                     weight=m["weight"] if weighted else None,
+                     pair_value=m.get("value") if pair_scale else None,
+                     pair_scale=pair_scale)
+    return C, association(C, int(m["n_collections"]), measure)
 
 
 def knn_matrix(idx: np.ndarray, knn) -> np.ndarray:

@@ -22,7 +22,8 @@ from engine.methods import (
     check_threshold,
 )
 
-COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export", "heatmap")
+COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export", "heatmap",
+            "pairs")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -197,6 +198,19 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--json", action="store_true")
     h.add_argument("--format", choices=("csv",), help="csv: the matrix, labels in the first "
                    "column and the header")
+
+    pr = sub.add_parser("pairs", help="the most (or least) similar pairs of entities",
+                        description="The most similar pairs, from the stored neighbour graph "
+                        "(each pair once, with the larger of its two similarities), or with "
+                        "--least the least similar: all pairs of vectors, the pairs of "
+                        "collections that share at least one collection, a context graph's "
+                        "listed pairs; exact up to 10,000 entities, above that among a "
+                        "seeded random sample of as many (the output says which).")
+    pr.add_argument("dataset")
+    pr.add_argument("--least", action="store_true", help="the least similar pairs first")
+    pr.add_argument("--limit", type=int, default=20, help="how many pairs (default 20, at "
+                    "most 10000)")
+    pr.add_argument("--json", action="store_true")
 
     e = sub.add_parser("export", help="write a table to CSV, TSV, parquet or JSONL")
     e.add_argument("dataset")
@@ -495,6 +509,50 @@ def _print_heatmap_text(hm, labels: list[str], ids: list[str], threshold) -> Non
           + (f"; ┊ the cut at threshold {threshold:g}" if cut is not None else ""))
 
 
+def _cmd_pairs(args) -> int:
+    from engine.dataset import Dataset
+    from engine.pairs import check_limit
+    check_limit(args.limit, "--limit")
+    with Dataset.open(args.dataset) as ds:
+        result = ds.pairs(least=args.least, limit=args.limit)
+        doc = result.document(ds)
+        n = ds.n
+    if args.json:
+        _print_json(doc)
+    else:
+        _print_pairs_text(result, doc["pairs"], n)
+    return 0 if len(result) else 1
+
+
+def pairs_heading(result, n: int) -> str:
+    """What a listing of pairs holds and how it was found, in one line."""
+    which = "least" if result.least else "most"
+    text = f"{len(result)} {which} similar pairs · {result.measure} · "
+    if result.sampled is not None:
+        among = {"all pairs": "all pairs", "co-occurring pairs": "pairs sharing a collection"}
+        return text + (f"{among[result.among]} among a seeded random sample of "
+                       f"{result.sampled:,} of the {n:,} entities (not exact)")
+    text += {"knn graph": "from the stored neighbour graph",
+             "all pairs": "of all pairs",
+             "co-occurring pairs": "of the pairs sharing at least one collection"}[result.among]
+    if result.among == "knn graph" and not result.exact:
+        return text + (f" (not exact: it holds each entity's {result.k} nearest, so pairs "
+                       f"past rank {result.k} may be missing)")
+    return text + " (exact)"
+
+
+def _print_pairs_text(result, records: list[dict], n: int) -> None:
+    """A heading, then rank, similarity, label a and label b a line, aligned (plain text)."""
+    from rich.cells import cell_len
+    print(_plain(pairs_heading(result, n)))
+    left = [_plain(r["a"]["label"], 40) for r in records]
+    width = max([cell_len(x) for x in left] + [1])
+    print(f"{'rank':>4}  {'similarity':>10}  {'a'.ljust(width)}  b")
+    for rank, (r, a) in enumerate(zip(records, left, strict=True), 1):
+        pad = " " * (width - cell_len(a))
+        print(f"{rank:>4}  {r['similarity']:>10.4f}  {a}{pad}  {_plain(r['b']['label'], 40)}")
+
+
 def _cmd_export(args) -> int:
     from engine.dataset import Dataset
     from engine.export import STDOUT_NAMES, check_target
@@ -655,7 +713,7 @@ def _cmd_explore(path: str | None) -> int:
 
 _COMMANDS = {"info": _cmd_info, "neighbors": _cmd_neighbors, "clusters": _cmd_clusters,
              "search": _cmd_search, "export": _cmd_export, "build": _cmd_build,
-             "demo": _cmd_demo, "heatmap": _cmd_heatmap}
+             "demo": _cmd_demo, "heatmap": _cmd_heatmap, "pairs": _cmd_pairs}
 
 
 def main(argv: list[str] | None = None) -> int:
