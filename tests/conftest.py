@@ -26,9 +26,11 @@ def baskets_csv(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def vectors_dataset(tmp_path_factory, vectors_parquet):
-    """60 entities in three clusters (alpha, beta, gamma), k=5, a umap layout."""
+    """60 entities in three clusters (alpha, beta, gamma), k=5, a umap layout, and the kNN
+    graph's merge tree, whose clusters at each threshold the explorer's tests are written
+    around (tests/engine/test_exact_tree.py covers the tree of all pairs)."""
     out = tmp_path_factory.mktemp("datasets") / "vectors.duckdb"
-    build(vectors_parquet, out, BuildOptions(kind="vectors", k=5))
+    build(vectors_parquet, out, BuildOptions(kind="vectors", k=5, merge_tree="knn"))
     return out
 
 

@@ -30,7 +30,8 @@ def direct_similarity(X: np.ndarray, metric: str) -> np.ndarray:
 
 
 def same_partition(x: np.ndarray, y: np.ndarray) -> bool:
-    return len(set(zip(x.tolist(), y.tolist()))) == len(set(x.tolist())) == len(set(y.tolist()))
+    pairs = set(zip(x.tolist(), y.tolist(), strict=True))
+    return len(pairs) == len(set(x.tolist())) == len(set(y.tolist()))
 
 
 def clear_thresholds(S: np.ndarray, count: int, rng) -> list[float]:
@@ -66,7 +67,7 @@ def test_hand_worked_four_points():
     deg = np.radians([0.0, 10.0, 90.0, 135.0])
     X = np.stack([np.cos(deg), np.sin(deg)], axis=1)
     a, b, s = exact_merge_tree(X, "cosine")
-    assert list(zip(a.tolist(), b.tolist())) == [(0, 1), (2, 3), (1, 2)]
+    assert list(zip(a.tolist(), b.tolist(), strict=True)) == [(0, 1), (2, 3), (1, 2)]
     np.testing.assert_allclose(s, np.cos(np.radians([10.0, 45.0, 80.0])), atol=1e-6)
     # the kNN tree with k = 1 would keep 0–1 and 2–3 apart at every threshold
     assert components_at(4, a, b, s, 0.1).max() == 0
