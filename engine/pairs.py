@@ -82,6 +82,24 @@ class Pairs:
         return doc
 
 
+def describe(result: Pairs, n: int) -> str:
+    """What a listing of pairs holds and how it was found, in one line (the command line's
+    heading and the explorer's pairs pane)."""
+    which = "least" if result.least else "most"
+    text = f"{len(result)} {which} similar pairs · {result.measure} · "
+    if result.sampled is not None:
+        among = {"all pairs": "all pairs", "co-occurring pairs": "pairs sharing a collection"}
+        return text + (f"{among[result.among]} among a seeded random sample of "
+                       f"{result.sampled:,} of the {n:,} entities (not exact)")
+    text += {"knn graph": "from the stored neighbour graph",
+             "all pairs": "of all pairs",
+             "co-occurring pairs": "of the pairs sharing at least one collection"}[result.among]
+    if result.among == "knn graph" and not result.exact:
+        return text + (f" (not exact: it holds each entity's {result.k} nearest, so pairs "
+                       f"past rank {result.k} may be missing)")
+    return text + " (exact)"
+
+
 def check_limit(limit, option: str = "limit") -> int:
     """A limit the listing can hold, else one line naming the problem."""
     if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):

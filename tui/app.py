@@ -40,6 +40,7 @@ from tui.widgets.details import DetailsPane, cluster_line
 from tui.widgets.explorer import ExplorerView
 from tui.widgets.heatmap import HeatmapScreen, HeatmapView, fit
 from tui.widgets.neighbours import NeighboursPane
+from tui.widgets.pairs import PairsScreen
 from tui.widgets.plot import ExplorerScatter
 from tui.widgets.scatter import Scatter
 from tui.widgets.search import SearchScreen
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 NO_LAYOUT = "no layout in this file: rebuild with --layout umap"
 SIGTERM_STATUS = 128 + signal.SIGTERM  # as a shell reports a process ended by SIGTERM
+PAIRS_LIMIT = 200  # a screenful or few; `embtui pairs --limit` lists up to 10,000
 
 
 class EmbtuiApp(App):
@@ -98,6 +100,7 @@ class EmbtuiApp(App):
         self._edges_token = 0  # the latest edge request; older answers are dropped
         self._edge_parts: tuple[EdgeChoice | None, EdgeChoice | None] = (None, None)
         self.heatmap_token = 0  # the heatmap request on screen; older results are dropped
+        self.pairs_token = 0  # likewise for the pairs screen
 
     # the selection, the trail and the anchor of the chosen cluster live in self.picks
     selection = property(lambda self: self.picks.current)
@@ -194,6 +197,10 @@ class EmbtuiApp(App):
         loader.edges(graph.idx, graph.sim, xy, view, threshold, members, every, limit, token,
                      self._post())
 
+    @work(thread=True, exclusive=True, group="pairs", exit_on_error=False)
+    def compute_pairs(self, ds, token: int, least: bool, limit: int) -> None:
+        loader.pairs(ds, token, least, limit, self._post())
+
     @work(thread=True, exclusive=True, group="heatmap", exit_on_error=False)
     def compute_heatmap(self, ds, token: int, idx, threshold: float | None) -> None:
         loader.heatmap(ds, token, idx, threshold, self._post())
@@ -232,6 +239,8 @@ class EmbtuiApp(App):
         elif group == "clusters":
             self.query_one(ClustersPane).show_message(
                 f"could not compute clusters: {reason}")
+        elif group == "pairs" and isinstance(self.screen, PairsScreen):
+            self.screen.show_message(f"could not list the pairs: {reason}")
         elif group == "heatmap" and isinstance(self.screen, HeatmapScreen):
             self.screen.show_message(f"could not compute the heatmap: {reason}")
 
@@ -676,6 +685,30 @@ class EmbtuiApp(App):
         """Enter on a heatmap cell: back to the explorer with the row's entity selected and
         the column's highlighted with it."""
         if isinstance(self.screen, HeatmapScreen):
+            self.pop_screen()
+        self.select(message.a, partner=message.b)
+
+    def action_pairs(self) -> None:
+        """The dataset's most similar pairs (l on the screen: the least), one a row."""
+        if self.labels is None or self.ds is None:
+            return self.say("still loading the labels…")
+        self.push_screen(PairsScreen())
+        self._ask_pairs(False)
+
+    def _ask_pairs(self, least: bool) -> None:
+        self.pairs_token += 1
+        self.compute_pairs(self.ds, self.pairs_token, least, PAIRS_LIMIT)
+
+    def on_pairs_screen_toggled(self, message: PairsScreen.Toggled) -> None:
+        self._ask_pairs(message.least)
+
+    def on_pairs_computed(self, message: msg.PairsComputed) -> None:
+        if message.token == self.pairs_token and isinstance(self.screen, PairsScreen):
+            self.screen.show(message.least, message.heading, message.rows)
+
+    def on_pairs_screen_pair_chosen(self, message: PairsScreen.PairChosen) -> None:
+        """Enter on a pair: back to the explorer with a selected, b highlighted with it."""
+        if isinstance(self.screen, PairsScreen):
             self.pop_screen()
         self.select(message.a, partner=message.b)
 

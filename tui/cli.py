@@ -524,27 +524,12 @@ def _cmd_pairs(args) -> int:
     return 0 if len(result) else 1
 
 
-def pairs_heading(result, n: int) -> str:
-    """What a listing of pairs holds and how it was found, in one line."""
-    which = "least" if result.least else "most"
-    text = f"{len(result)} {which} similar pairs · {result.measure} · "
-    if result.sampled is not None:
-        among = {"all pairs": "all pairs", "co-occurring pairs": "pairs sharing a collection"}
-        return text + (f"{among[result.among]} among a seeded random sample of "
-                       f"{result.sampled:,} of the {n:,} entities (not exact)")
-    text += {"knn graph": "from the stored neighbour graph",
-             "all pairs": "of all pairs",
-             "co-occurring pairs": "of the pairs sharing at least one collection"}[result.among]
-    if result.among == "knn graph" and not result.exact:
-        return text + (f" (not exact: it holds each entity's {result.k} nearest, so pairs "
-                       f"past rank {result.k} may be missing)")
-    return text + " (exact)"
-
-
 def _print_pairs_text(result, records: list[dict], n: int) -> None:
     """A heading, then rank, similarity, label a and label b a line, aligned (plain text)."""
     from rich.cells import cell_len
-    print(_plain(pairs_heading(result, n)))
+
+    from engine.pairs import describe
+    print(_plain(describe(result, n)))
     left = [_plain(r["a"]["label"], 40) for r in records]
     width = max([cell_len(x) for x in left] + [1])
     print(f"{'rank':>4}  {'similarity':>10}  {'a'.ljust(width)}  b")

@@ -20,6 +20,7 @@ from tui.widgets.clusters import ClustersPane
 from tui.widgets.details import DetailsPane
 from tui.widgets.heatmap import HeatmapScreen, HeatmapView
 from tui.widgets.neighbours import NeighboursPane
+from tui.widgets.pairs import PairsScreen
 from tui.widgets.plot import ExplorerScatter
 from tui.widgets.search import SearchScreen
 
@@ -76,6 +77,9 @@ def sections(app_bindings) -> list[tuple[str, str, list[tuple[str, str]]]]:
          + _keys(SearchScreen.BINDINGS, skip=("results_down", "results_up"))),
         (HeatmapScreen.HELP_TITLE, HeatmapScreen.HELP,
          _keys(HeatmapView.BINDINGS) + _keys(HeatmapScreen.BINDINGS)),
+        (PairsScreen.HELP_TITLE, PairsScreen.HELP,
+         [("↑ ↓", "move through the pairs"), ("Enter", "select the pair")]
+         + _keys(PairsScreen.BINDINGS)),
         (ExportScreen.HELP_TITLE, ExportScreen.HELP,
          [("Enter", "write the file")] + _keys(ExportScreen.BINDINGS)),
     ]

@@ -30,6 +30,8 @@ APP_BINDINGS = [
     Binding("H", "heatmap", "Heatmap", show=False, id="app.heatmap",
             tooltip="pairwise similarities of the chosen cluster, else the selection and its "
                     "neighbours, with their dendrogram"),
+    Binding("P", "pairs", "Pairs", show=False, id="app.pairs",
+            tooltip="the most similar pairs of the dataset (l inside: the least similar)"),
     Binding("e", "export", "Export", id="app.export",
             tooltip="write the chosen cluster, else the selection and its neighbours"),
     Binding("tab", "next_pane", "Next pane", show=False, priority=True,

@@ -151,6 +151,20 @@ def heatmap(ds, token: int, idx: np.ndarray, threshold: float | None, post: Post
     post(msg.HeatmapComputed(token, hm, labels, groups))
 
 
+def pairs(ds, token: int, least: bool, limit: int, post: Post) -> None:
+    """The dataset's most or least similar pairs, as the pairs screen lists them."""
+    from engine.pairs import describe
+    from tui.text import plain_label
+    with failing_as("pairs"):
+        found = ds.pairs(least=least, limit=limit)
+        labels = ds.labels
+        rows = [(a, b, f"{s:.4g}", plain_label(labels[a]), plain_label(labels[b]))
+                for a, b, s in zip(found.a.tolist(), found.b.tolist(), found.values(),
+                                   strict=True)]
+        heading = describe(found, ds.n)
+    post(msg.PairsComputed(token, least, heading, rows))
+
+
 def one_line(err: BaseException) -> str:
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0]

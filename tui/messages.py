@@ -100,6 +100,17 @@ class SearchReady(Message):
 
 
 @dataclass
+class PairsComputed(Message):
+    """The most (least) similar pairs: a heading and rows (a, b, similarity text, label a,
+    label b), for the request `token`."""
+
+    token: int
+    least: bool
+    heading: str
+    rows: list
+
+
+@dataclass
 class HeatmapComputed(Message):
     """The heatmap of a group (engine.heatmap.Heatmap), its dendrogram's groups at the
     threshold (None: no threshold, or none stands for it), for the request `token`."""

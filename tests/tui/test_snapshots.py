@@ -242,3 +242,33 @@ def test_heatmap_with_dendrogram(snap_compare, explorer, vectors_dataset, settle
         assert str(app.labels[app.selection]) == "alpha item 3"
 
     assert snap_compare(explorer(), terminal_size=size, run_before=run_before)
+
+
+# ----- 8. the graph views on the MovieLens demo ------------------------------------------------
+
+@pytest.mark.parametrize("shown", ["edges", "heatmap", "pairs"])
+def test_graph_views_on_the_demo(snap_compare, demo_dataset, settle, size, shown):
+    """The demo with "Star Wars: Episode IV" selected: `edges`, its lines to its neighbours on
+    the map; `heatmap`, `H` on it and its neighbours (npmi recounted from the memberships,
+    average linkage); `pairs`, `P`, the most similar pairs of films from the stored graph."""
+    from tui.app import EmbtuiApp
+    from tui.widgets.heatmap import HeatmapScreen
+    from tui.widgets.pairs import PairsScreen
+
+    async def run_before(pilot):
+        app = pilot.app
+        await loaded(pilot, settle, demo_dataset)
+        if shown != "pairs":
+            app.select(app.ds.resolve("Star Wars: Episode IV - A New Hope"))
+            await settle(pilot)
+        if shown == "heatmap":
+            await pilot.press("H")
+        elif shown == "pairs":
+            await pilot.press("P")
+        await quiet(pilot, settle, demo_dataset)
+        if shown == "edges":
+            assert app.query_one(Scatter).edges is not None
+        else:
+            assert isinstance(app.screen, HeatmapScreen if shown == "heatmap" else PairsScreen)
+
+    assert snap_compare(EmbtuiApp(demo_dataset), terminal_size=size, run_before=run_before)
