@@ -55,7 +55,10 @@ def test_ctrl_c_during_a_build_says_interrupted_and_leaves_the_dataset(
     proc = subprocess.Popen([*shlex.split(shell_exe), "build", str(src), "-o", str(out), "-k", "2",
                              "--collections"],
                             stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary,
-                            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "120"})
+                            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "120"},
+                            # a shell's background job (`cmd &`) ignores SIGINT, and so would
+                            # the build it starts: give the child the default a terminal gives
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.close(secondary)
     try:
         seen = _read_until(primary, step.encode(), proc)
