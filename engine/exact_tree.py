@@ -142,10 +142,7 @@ def _round(parent, roots, cand_idx, cand_sim, ptr, a, b, s, done):
     best_lo = np.full(n, -1, np.int64)
     best_hi = np.full(n, -1, np.int64)
     for i in range(n):
-        p = ptr[i]
-        while p < m and cand_idx[i, p] >= 0 and roots[cand_idx[i, p]] == roots[i]:
-            p += 1
-        ptr[i] = p
+        p = ptr[i]  # at the row's best outside candidate: _first_outside or a refill put it
         if p == m or cand_idx[i, p] < 0:
             continue  # only when every row is in one component (refills come first)
         j = cand_idx[i, p]
