@@ -15,12 +15,13 @@ from engine.store import StepRecord
 CASES = {
     "vectors_small": (BuildOptions(k=7, seed=3, layouts=("umap", "mde-umap"),
                                    communities=("label-propagation", "slpa", "kmeans"),
-                                   kmeans_k=4), 100),
+                                   kmeans_k=4, merge_tree="knn"), 100),
+    "vectors_small_exact": (BuildOptions(k=7, seed=3), 100),
     "vectors_unknown_n": (BuildOptions(k=7, seed=3), None),
     "vectors_large": (BuildOptions(k=7, seed=3, metric="dot", id_col="id", label_col="name",
                                    vector_col="emb", weight_col="w", table="t",
                                    labels_file="l.csv"), 100_000),
-    "text": (BuildOptions(text_col="body", id_col="id", k=5), 50),
+    "text": (BuildOptions(text_col="body", id_col="id", k=5, merge_tree="knn"), 50),
     "collections": (BuildOptions(kind="collections", collection_col="basket",
                                  entity_col="product", meta_cols=("aisle",), measure="ppmi",
                                  min_count=2, min_weight=0.1, k=9, communities=("slpa",)), 200),
@@ -30,7 +31,9 @@ CASES = {
 }
 
 # Computed by the build as released before steps were declared one by one; never edit these to
-# make a test pass: a changed key rebuilds every existing dataset file.
+# make a test pass: a changed key rebuilds every existing dataset file. The small inputs pin the
+# kNN merge tree they were built with; the exact tree (the default up to EXACT_TREE_MAX_N since
+# it arrived) has a key of its own, pinned in "vectors_small_exact".
 PINNED = {
     "vectors_small": {
         "ingest": "d5415c3af792235f190ba4ff22fb6382",
@@ -41,6 +44,13 @@ PINNED = {
         "communities:label-propagation": "51e59e5b5d9a627f2c3002fd8d7c4d38",
         "communities:slpa": "791bf9207eec42988a6b461bff7a82ed",
         "communities:kmeans": "cf0d7f5911f7480f63650db4f94c9ca7",
+    },
+    "vectors_small_exact": {
+        "ingest": "d5415c3af792235f190ba4ff22fb6382",
+        "knn": "a4114e3d423ab8b1156548baf4a963b4",
+        "layout:umap": "c4f7befcb704d7e9f1cfb53c542fee72",
+        "merge_tree": "267b1949651cc5fb83bc95b1e59a62e7",
+        "communities:label-propagation": "51e59e5b5d9a627f2c3002fd8d7c4d38",
     },
     "vectors_unknown_n": {
         "ingest": "d5415c3af792235f190ba4ff22fb6382",
