@@ -287,6 +287,54 @@ def renumber_by_size(labels: np.ndarray) -> np.ndarray:
     return out
 
 
+# ---- the opening threshold -------------------------------------------------------------------
+
+OPENING_MIN_SIZE = 3  # a cluster counts towards structure from this size
+OPENING_MAX_SHARE = 1 / 3  # and no cluster may hold more than this share of the entities
+
+
+def opening_threshold(n: int, a: np.ndarray, b: np.ndarray, s: np.ndarray,
+                      candidates: np.ndarray | None = None, *,
+                      min_size: int = OPENING_MIN_SIZE,
+                      max_share: float = OPENING_MAX_SHARE) -> float:
+    """The threshold that shows most structure: among the candidates (default: the tree's
+    similarities) whose largest cluster holds at most max_share of the entities, the one with
+    the most clusters of at least min_size; ties go to the lowest threshold, which puts more
+    entities in clusters. When no candidate keeps the largest cluster that small, the one
+    whose largest cluster is smallest (ties: lowest)."""
+    n, a, b, s = _check_tree(n, a, b, s)
+    if candidates is None:
+        candidates = np.unique(s) if len(s) else np.array([1.0])
+    cand = np.asarray(candidates, np.float64).ravel()
+    if len(cand) == 0 or np.isnan(cand).any():
+        raise InputError("opening_threshold needs candidate thresholds that are numbers")
+    with np.errstate(over="ignore"):
+        cand = np.unique(cand.astype(np.float32)).astype(np.float64)  # as labels() rounds
+    counted, largest = _prefix_profile(n, a, b, max(int(min_size), 1))
+    # edges with s >= t (s descending, compared in float32 as labels() compares them)
+    m = len(s) - np.searchsorted(s[::-1], cand.astype(np.float32), side="left")
+    big, count = largest[m], counted[m]
+    fits = big <= max_share * n
+    if fits.any():
+        score = np.where(fits, count, -1)
+        return float(cand[int(np.argmax(score))])  # argmax takes the first: the lowest t
+    return float(cand[int(np.argmin(big))])
+
+
+def structure(labels: np.ndarray, *, min_size: int = OPENING_MIN_SIZE,
+              max_share: float = OPENING_MAX_SHARE) -> int:
+    """How many groups of at least min_size a labelling has, 0 when one group holds more
+    than max_share of the entities (negative labels: left out, still counted in the share)."""
+    labels = np.asarray(labels)
+    kept = labels[labels >= 0]
+    if len(labels) == 0 or len(kept) == 0:
+        return 0
+    sizes = np.bincount(kept)
+    if sizes.max() > max_share * len(labels):
+        return 0
+    return int((sizes >= min_size).sum())
+
+
 # ---- helpers and kernels --------------------------------------------------------------------
 
 def _check_t(t) -> float:
@@ -508,3 +556,31 @@ def _group(labels, nlab, min_size):
             order[fill[slot[c]]] = v
             fill[slot[c]] += 1
     return order, offsets, ids, slot, singletons
+
+
+@njit(cache=True)
+def _prefix_profile(n, a, b, min_size):
+    """For every prefix of m tree edges (m = 0..len(a)): how many components have at least
+    min_size members, and the size of the largest."""
+    parent = np.arange(n, dtype=np.int32)
+    size = np.ones(n, dtype=np.int64)
+    counted = np.zeros(len(a) + 1, np.int64)
+    largest = np.zeros(len(a) + 1, np.int64)
+    c = n if min_size <= 1 else 0
+    big = 1 if n else 0
+    counted[0], largest[0] = c, big
+    for e in range(len(a)):
+        ri = find(parent, a[e])
+        rj = find(parent, b[e])
+        if ri != rj:
+            si, sj = size[ri], size[rj]
+            c -= (si >= min_size) + (sj >= min_size)
+            if si < sj:
+                ri, rj = rj, ri
+            parent[rj] = ri
+            size[ri] = si + sj
+            c += si + sj >= min_size
+            if si + sj > big:
+                big = si + sj
+        counted[e + 1], largest[e + 1] = c, big
+    return counted, largest

@@ -293,6 +293,25 @@ class Dataset:
             tc = self._threshold_cache
         return tc.labels(float(threshold))
 
+    def opening_threshold(self, candidates=None) -> float:
+        """The threshold that shows most structure: the most clusters of at least 3 with none
+        holding more than a third of the entities (engine.clusters.opening_threshold), from
+        `candidates` (default: the merge tree's similarities)."""
+        from engine.clusters import opening_threshold
+        a, b, s = self.merge_tree
+        return opening_threshold(self.n, a, b, s, candidates)
+
+    def opening_communities(self, threshold: float | None = None) -> str | None:
+        """The stored community method that separates the entities best by the same rule
+        (most communities of at least 3, none over a third), when it separates them better
+        than the clusters at `threshold` do (ties keep the clusters, which a slider refines);
+        None when no method does."""
+        from engine.clusters import structure
+        bar = structure(self.threshold_labels(threshold)) if threshold is not None else 0
+        scored = [(structure(self.community_labels(m)[0]), m) for m in self.community_methods]
+        best = max(scored, key=lambda x: x[0], default=(0, None))
+        return best[1] if best[0] > bar else None
+
     def community_labels(self, method: str) -> tuple[np.ndarray, np.ndarray]:
         if method not in self.community_methods:
             stored = ", ".join(self.community_methods) or "none"

@@ -90,6 +90,7 @@ class EmbtuiApp(App):
         self.examples: list = []  # a few best-connected members of each listed cluster
         self.group_modes: list[str] = ["clusters"]  # what the scatter's groups can stand for
         self.group_mode = "clusters"
+        self.mode_chosen = False  # set once the user picks what the groups stand for
         self.colour: Colouring | None = None
         self.picks = Selection()
         self.search_ready = False
@@ -297,6 +298,10 @@ class EmbtuiApp(App):
         if self.selection is not None:
             self._show_neighbours()
             self._apply_highlight()
+
+    def on_opening_groups(self, message: msg.OpeningGroups) -> None:
+        if self.group_mode == "clusters" and not self.mode_chosen:
+            self.set_group_mode(message.mode)
 
     def on_threshold_ready(self, message: msg.ThresholdReady) -> None:
         if message.scale is None:
@@ -529,6 +534,11 @@ class EmbtuiApp(App):
             self.query_one(ExplorerView).show_groups(self.colour, self.group_mode)
             self._update_status()
 
+    def choose_group_mode(self, mode: str) -> None:
+        """The user's choice, which an opening default arriving later does not override."""
+        self.mode_chosen = True
+        self.set_group_mode(mode)
+
     def set_group_mode(self, mode: str) -> None:
         if mode not in self.group_modes:
             return
@@ -578,7 +588,7 @@ class EmbtuiApp(App):
     def action_cycle_colour(self) -> None:
         modes = self.group_modes
         i = modes.index(self.group_mode) if self.group_mode in modes else -1
-        self.set_group_mode(modes[(i + 1) % len(modes)])
+        self.choose_group_mode(modes[(i + 1) % len(modes)])
         self.say(f"colour: {mode_title(self.group_mode)}", timeout=2)
 
     def action_cycle_layout(self) -> None:

@@ -166,9 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     cl = sub.add_parser("clusters", help="clusters at a similarity threshold, or stored "
                         "communities")
     cl.add_argument("dataset")
-    g = cl.add_mutually_exclusive_group(required=True)
+    g = cl.add_mutually_exclusive_group()
     g.add_argument("--threshold", type=float, help="components of the graph with "
-                   "similarity ≥ T")
+                   "similarity ≥ T (default: the explorer's opening threshold)")
     g.add_argument("--method", help="stored communities: label-propagation, slpa, kmeans, …")
     cl.add_argument("--min-size", type=int, default=2)
     cl.add_argument("--json", action="store_true")
@@ -309,6 +309,10 @@ def _cmd_clusters(args) -> int:
     with Dataset.open(args.dataset) as ds:
         if args.threshold is not None:
             check_threshold(args.threshold, ds.similarity)
+        elif args.method is None:  # the explorer's opening threshold
+            from tui.state import opening_threshold
+            args.threshold = opening_threshold(ds)
+            args.opening = True
         result = ds.clusters(args.threshold, args.method, min_size=args.min_size)
         if result.overlapping:
             _print_overlapping(ds, args, result)
@@ -326,6 +330,8 @@ def _cmd_clusters(args) -> int:
         else:
             what = (f"at threshold {args.threshold:g}" if args.threshold is not None
                     else f"by {_plain(args.method)}")
+            if getattr(args, "opening", False):
+                what += " (the opening threshold: most clusters of 3 or more, none over a third)"
             print(f"{len(result)} clusters of at least {args.min_size} {what}; "
                   f"{result.singletons} singletons")
             for c in range(len(result)):

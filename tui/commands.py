@@ -25,7 +25,7 @@ class ExplorerCommands(Provider):
                ("Toggle braille / group symbols", app.action_toggle_marks,
                 "symbols tell clusters apart without colour")]
         for mode in app.group_modes:
-            out.append((f"Colour by {mode_title(mode)}", partial(app.set_group_mode, mode),
+            out.append((f"Colour by {mode_title(mode)}", partial(app.choose_group_mode, mode),
                         "colour the scatter"))
         for name in app.layouts:
             out.append((f"Layout: {name}", partial(app.show_layout, name), "show this layout"))

@@ -20,14 +20,13 @@ from tui.state import (
     colour_by_view,
     colouring,
     group_modes,
-    initial_threshold,
     mode_title,
+    opening_threshold,
     sim_histogram,
     threshold_scale,
 )
 
 Post = Callable[[msg.Message], object]
-INITIAL_SHARE = 0.75  # start where the largest cluster holds at most this share
 
 
 class OpenFailed(Exception):
@@ -66,6 +65,7 @@ def _load(ds, post: Post) -> None:
     if ds.layouts:
         post(msg.LayoutLoaded(ds.layouts[0], ds.layout(ds.layouts[0])))
     post(msg.LabelsLoaded(ds.ids, ds.labels))
+    t0 = None
     if not ds.has("knn"):
         post(msg.GraphLoaded(None, "this file has no neighbour graph yet"))
     else:
@@ -77,11 +77,14 @@ def _load(ds, post: Post) -> None:
         else:
             tree_sims = ds.merge_tree[2]
             scale = threshold_scale(tree_sims)
-            t0 = initial_threshold(scale, tree_sims, ds.threshold_labels, ds.n, INITIAL_SHARE)
+            t0 = opening_threshold(ds, scale)
             post(msg.ThresholdReady(scale, t0))
             view = ds.clusters(threshold=t0)
             post(msg.ClustersComputed(view, cluster_examples(view, graph.degree),
                                       colour_by_view(view)))
+    method = ds.opening_communities(t0)
+    if method is not None:  # stored communities that separate the entities colour the map
+        post(msg.OpeningGroups(f"community:{method}"))
     ds.search_index()
     post(msg.SearchReady())
 

@@ -55,6 +55,13 @@ class GraphLoaded(Message):
 
 
 @dataclass
+class OpeningGroups(Message):
+    """What the scatter's groups stand for on opening, when not the threshold's clusters."""
+
+    mode: str
+
+
+@dataclass
 class ThresholdReady(Message):
     """The threshold control's scale and starting value (from the merge tree)."""
 

@@ -80,27 +80,24 @@ def largest_at(labels: np.ndarray) -> int:
     return int(np.bincount(labels).max()) if len(labels) else 0
 
 
-def initial_threshold(scale: ThresholdScale, tree_sims: np.ndarray, labels_at, n: int,
-                      share: float = 0.5) -> float:
-    """The lowest threshold on the fine grid whose largest cluster holds at most `share` of
-    the entities: big enough to show structure, low enough that raising it splits things.
+def threshold_candidates(scale: ThresholdScale, tree_sims: np.ndarray) -> np.ndarray:
+    """The thresholds the opening one is chosen from: each tree similarity rounded up onto
+    the slider's fine grid (up: the grid value then keeps every stronger edge), the grid's
+    bottom and one step above the strongest edge; at most one per tree edge."""
+    s = np.asarray(tree_sims, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    up = np.ceil(s / scale.fine - 1e-9) * scale.fine
+    # the bottom, and one step above the strongest edge, where every entity stands alone
+    ends = [scale.snap(scale.lo)] + ([float(up.max()) + scale.fine] if len(up) else [])
+    return np.unique(np.round(np.append(up, ends), scale.decimals + 2))
 
-    labels_at(t) gives the component labels at t. Bisection over the sorted tree
-    similarities: the largest component only shrinks as t rises.
-    """
-    s = np.unique(np.asarray(tree_sims, dtype=np.float64))
-    if len(s) == 0 or n == 0:
-        return scale.snap(scale.lo)
-    lo, hi = 0, len(s)  # answer index in [0, len(s)]: len(s) = above every edge
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if largest_at(labels_at(s[mid])) <= share * n:
-            hi = mid
-        else:
-            lo = mid + 1
-    t = s[lo] if lo < len(s) else s[-1] + scale.fine
-    snapped = math.ceil(t / scale.fine - 1e-9) * scale.fine  # up, so the share still holds
-    return scale.snap(snapped)
+
+def opening_threshold(ds, scale: ThresholdScale | None = None) -> float:
+    """Where the explorer opens and `embtui clusters` cuts without --threshold: the rule of
+    Dataset.opening_threshold over the slider's grid (slow on big data: workers only)."""
+    tree_sims = ds.merge_tree[2]
+    scale = scale or threshold_scale(tree_sims)
+    return scale.snap(ds.opening_threshold(threshold_candidates(scale, tree_sims)))
 
 
 def made_where(view, scale: ThresholdScale | None, threshold: float | None) -> str:

@@ -126,7 +126,8 @@ def test_export_onto_the_dataset_is_refused(run, dataset_copy):
 
 
 def test_usage_errors_are_one_line(run, vectors_dataset):
-    one_line(run("clusters", vectors_dataset), "--threshold")
+    one_line(run("clusters", vectors_dataset, "--threshold", "0.5", "--method", "slpa"),
+             "not allowed with argument")
     one_line(run("neighbors"), "required")
     one_line(run("bogus", "x"), "unknown command")
     one_line(run("build", "x.csv", "-o", "y.duckdb", "--layout", "tsne"), "unknown layout")

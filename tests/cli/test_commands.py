@@ -5,7 +5,9 @@ import os
 import shlex
 import subprocess
 
+import numpy as np
 import pyarrow.parquet as pq
+import pytest
 
 
 def test_info_json(run, vectors_dataset):
@@ -214,3 +216,17 @@ def test_slpa_clusters_list_the_bridge_in_both_groups(run, tmp_path):
     lp_json = json.loads(run("clusters", out, "--method", "label-propagation", "--json").stdout)
     assert "overlapping" not in lp_json
     assert set(lp_json["clusters"][0]["members"][0]) == {"id", "label"}
+
+
+def test_clusters_without_a_threshold_cut_at_the_opening_threshold(run, vectors_dataset):
+    from engine.dataset import Dataset
+    from tui.state import opening_threshold
+    with Dataset.open(vectors_dataset) as ds:
+        t = opening_threshold(ds)
+        largest = int(np.bincount(ds.threshold_labels(t)).max())
+    doc = json.loads(run("clusters", vectors_dataset, "--json").stdout)
+    assert doc["threshold"] == pytest.approx(t) and doc["method"] is None
+    assert doc["clusters"][0]["size"] == largest <= 60 / 3
+    text = run("clusters", vectors_dataset)
+    assert text.returncode == 0
+    assert f"at threshold {t:g} (the opening threshold" in text.stdout.splitlines()[0]

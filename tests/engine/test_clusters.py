@@ -7,7 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
-from engine.clusters import ThresholdClusters, components_at, group, merge_tree, renumber_by_size
+from engine.clusters import (
+    ThresholdClusters,
+    components_at,
+    group,
+    merge_tree,
+    opening_threshold,
+    renumber_by_size,
+    structure,
+)
 from engine.errors import InputError
 
 
@@ -275,3 +283,74 @@ def test_overlapping_memberships_list_every_member_of_each_community():
     assert view.contains(1, 2) and not view.contains(0, 3)
     assert view.cluster_of(2) == 0  # its top community
     assert view.positions_of_members()[2] == [0, 1]
+
+
+# ---- the opening threshold -------------------------------------------------------------------
+
+# Six entities: 0-1-2 tight, 3-4 and 4-5 looser, joined by a weak 2-3 edge.
+TREE = (6, np.array([0, 1, 3, 4, 2]), np.array([1, 2, 4, 5, 3]),
+        np.array([0.9, 0.8, 0.7, 0.5, 0.3], np.float32))
+
+
+def test_opening_threshold_by_hand():
+    # Largest ≤ 3 (share 1/2): 0.8 and 0.7 give one cluster of ≥ 3, 0.5 gives two ({0,1,2},
+    # {3,4,5}), 0.3 joins all six.
+    assert opening_threshold(*TREE, max_share=0.5) == pytest.approx(0.5)
+    # Clusters of ≥ 2: 0.7 and 0.5 both give two; the tie goes to the lower.
+    assert opening_threshold(*TREE, min_size=2, max_share=0.5) == pytest.approx(0.5)
+    # The defaults (≥ 3, a third = 2 entities): only 0.9 keeps the largest at 2.
+    assert opening_threshold(*TREE) == pytest.approx(0.9)
+
+
+def test_opening_threshold_falls_back_to_the_smallest_largest_cluster():
+    # No candidate keeps the largest at ≤ 0.6 entities: the one with the smallest largest.
+    assert opening_threshold(*TREE, max_share=0.1) == pytest.approx(0.9)
+    assert opening_threshold(*TREE, [0.95, 0.5], max_share=0.1) == pytest.approx(0.95)
+
+
+def test_opening_threshold_compares_in_float32_like_the_labels():
+    # 0.5 given as a float64 a hair above float32(0.5) still keeps the 0.5 edge
+    n, a, b, s = TREE
+    s = s.copy()
+    s[3] = np.float32(0.7)  # 4-5 now ties 3-4
+    t = opening_threshold(n, a, b, s, [0.7 + 1e-9, 0.8], max_share=0.5)
+    assert t == pytest.approx(0.7)
+    assert np.bincount(components_at(n, a, b, s, t)).max() == 3
+
+
+def test_opening_threshold_rejects_no_or_nan_candidates():
+    with pytest.raises(InputError, match="candidate"):
+        opening_threshold(*TREE, [])
+    with pytest.raises(InputError, match="candidate"):
+        opening_threshold(*TREE, [0.5, float("nan")])
+
+
+@settings(max_examples=150, deadline=None)
+@given(knn_graphs(), st.integers(1, 4), st.sampled_from([0.25, 1 / 3, 0.5, 1.0]))
+def test_opening_threshold_equals_the_direct_search(case, min_size, share):
+    n, idx, sim, _ = case
+    a, b, s = merge_tree(n, idx, sim)
+    candidates = np.unique(np.append(s, [0.0, 2.0])).astype(np.float64)
+
+    def score(t):
+        sizes = np.bincount(reference_labels(n, idx, sim, t))
+        return sizes.max(), int((sizes >= min_size).sum())
+
+    scored = [(t, *score(t)) for t in candidates]
+    fits = [(t, c) for t, big, c in scored if big <= share * n]
+    if fits:
+        best = max(c for _, c in fits)
+        want = min(t for t, c in fits if c == best)
+    else:
+        smallest = min(big for _, big, _ in scored)
+        want = min(t for t, big, _ in scored if big == smallest)
+    got = opening_threshold(n, a, b, s, candidates, min_size=min_size, max_share=share)
+    assert got == pytest.approx(want)
+
+
+def test_structure_counts_groups_unless_one_holds_too_many():
+    assert structure(np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])) == 3
+    assert structure(np.array([0, 0, 0, 0, 1, 1, 1, 2, 2])) == 0  # 4 of 9 > a third
+    assert structure(np.array([0, 0, 0, -1, -1, -1, 1, 1, 1])) == 2  # left out still count in n
+    assert structure(np.array([0, 1, 2, 3]), min_size=2) == 0
+    assert structure(np.array([], int)) == 0

@@ -59,3 +59,17 @@ def test_a_movie_without_a_title_keeps_its_id_as_label():
     labels = got.entities.column("label").to_numpy(zero_copy_only=False)
     for movie in untitled:
         assert labels[ids == movie][0] == movie
+
+
+def test_the_opening_threshold_shows_structure(demo_dataset):
+    # Opening on one colour was the complaint: at the opening threshold no cluster may hold
+    # more than a third of the films, and many mid-sized clusters show instead.
+    from engine.clusters import structure
+    from tui.state import opening_threshold
+    with Dataset.open(demo_dataset) as ds:
+        t = opening_threshold(ds)
+        sizes = np.bincount(ds.threshold_labels(t))
+        assert sizes.max() <= ds.n / 3
+        assert structure(ds.threshold_labels(t)) == (sizes >= 3).sum() >= 10
+        # the stored communities each put most films in one community: the clusters win
+        assert ds.opening_communities(t) is None

@@ -18,6 +18,7 @@ from textual.widgets import Input, OptionList
 
 from engine.pipeline import BuildOptions, build
 from sample_data.fixtures import bridge_table
+from tui import messages as msg
 from tui.app import EmbtuiApp
 from tui.help import HelpScreen
 from tui.screens import ErrorScreen, ExportScreen
@@ -64,6 +65,36 @@ async def test_start_loads_everything(explorer, settle):
         assert "60/60" in status and "colour: clusters" in status
         clusters = app.query_one("#cl-list", OptionList)
         assert clusters.option_count >= 3
+
+
+async def test_opening_colours_by_communities_when_they_separate_better(explorer, settle,
+                                                                       monkeypatch):
+    from engine.dataset import Dataset
+    asked = []
+
+    def better(self, threshold=None):
+        asked.append(threshold)
+        return "label-propagation"
+    monkeypatch.setattr(Dataset, "opening_communities", better)
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert asked == [app.threshold]  # weighed against the clusters at the opening
+        assert app.group_mode == "community:label-propagation"
+        assert app.colour.mode == "community:label-propagation"
+        assert app.view.method == "label-propagation"  # the pane lists the communities
+        assert "colour: communities (label-propagation)" in static_text(
+            app.query_one("#status"))
+
+
+async def test_the_users_colour_choice_outlives_the_opening_default(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        app.choose_group_mode("degree")
+        app.post_message(msg.OpeningGroups("community:label-propagation"))  # arriving late
+        await settle(pilot)
+        assert app.group_mode == "degree"
 
 
 async def test_first_frame_before_the_dataset_loads(explorer, monkeypatch, settle):

@@ -6,8 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from tui.state import (
     BLOCKS,
@@ -16,13 +14,13 @@ from tui.state import (
     best_connected,
     colour_by_values,
     group_modes,
-    initial_threshold,
     made_where,
     mode_title,
     nice_step,
     sim_histogram,
     slider,
     slug,
+    threshold_candidates,
     threshold_scale,
 )
 
@@ -102,36 +100,17 @@ TREE = np.array([(0, 1, 0.9), (1, 2, 0.8), (3, 4, 0.7), (4, 5, 0.5), (2, 3, 0.3)
 N = 6
 
 
-def components(t: float) -> np.ndarray:
-    keep = TREE[:, 2] >= t
-    a, b = TREE[keep, 0].astype(int), TREE[keep, 1].astype(int)
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(N, N))
-    return connected_components(graph, directed=False)[1]
-
-
-def test_initial_threshold_is_the_lowest_where_no_cluster_holds_more_than_half():
-    # At 0.3 everything is one cluster; at 0.5 the largest are {0,1,2} and {3,4,5}: 3 of 6.
-    scale = ThresholdScale(0.3, 0.9, 0.01, 0.05)
-    assert initial_threshold(scale, TREE[:, 2], components, N) == 0.5
-
-
-def test_initial_threshold_rounds_up_so_the_share_still_holds():
-    # On a 0.2 grid, 0.5 rounds up to 0.6 (0.4 would join everything again).
+def test_threshold_candidates_round_tree_similarities_up_onto_the_grid():
     scale = ThresholdScale(0.3, 0.9, 0.2, 0.4)
-    t = initial_threshold(scale, TREE[:, 2], components, N)
-    assert t == pytest.approx(0.6)
-    assert np.bincount(components(t)).max() <= N / 2
+    assert threshold_candidates(scale, TREE[:, 2]).tolist() == pytest.approx(
+        [0.2, 0.4, 0.6, 0.8, 1.0, 1.2])
+    fine = ThresholdScale(0.3, 0.9, 0.01, 0.05)
+    assert threshold_candidates(fine, TREE[:, 2]).tolist() == pytest.approx(
+        [0.3, 0.5, 0.7, 0.8, 0.9, 0.91])
 
 
-def test_initial_threshold_above_every_edge_when_the_share_needs_singletons():
-    # At most one entity in a cluster: only a threshold above the strongest edge (0.9) does it.
-    scale = ThresholdScale(0.3, 0.9, 0.01, 0.05)
-    assert initial_threshold(scale, TREE[:, 2], components, N, share=0.2) == 0.91
-
-
-def test_initial_threshold_without_a_tree_or_entities_is_the_bottom():
-    assert initial_threshold(SCALE, np.array([]), components, N) == 0.13
-    assert initial_threshold(SCALE, TREE[:, 2], components, 0) == 0.13
+def test_threshold_candidates_without_a_tree_is_the_bottom():
+    assert threshold_candidates(SCALE, np.array([])).tolist() == [0.13]
 
 
 # ---- members ---------------------------------------------------------------------------------
