@@ -140,22 +140,22 @@ def test_selected_entity(snap_compare, explorer, vectors_dataset, settle, size):
 
 # ---- 4. clusters at two thresholds -----------------------------------------------------------
 
-@pytest.mark.parametrize("raises", [pytest.param(1, id="raised1"),
-                                    pytest.param(8, id="raised8")])
-def test_clusters_at_threshold(snap_compare, explorer, vectors_dataset, settle, size, raises):
-    """`}` (a coarse step up) once, then eight times from the start: the threshold bar moves
-    right, the histogram's marker with it, and the clusters split (at eight steps the odd
-    labels show among the examples). In 80×24 the clusters pane is the active side pane."""
+@pytest.mark.parametrize("steps", [pytest.param(1, id="raised1"),
+                                   pytest.param(-2, id="lowered2")])
+def test_clusters_at_threshold(snap_compare, explorer, vectors_dataset, settle, size, steps):
+    """`}` (a coarse step up) once from the opening threshold, or `{` twice: the threshold bar
+    moves, the histogram's marker with it, and the clusters split (up) or merge (down, the
+    odd labels among the examples). In 80×24 the clusters pane is the active side pane."""
 
     async def run_before(pilot):
         app = pilot.app
         await loaded(pilot, settle, vectors_dataset)
         start = app.threshold
-        for _ in range(raises):
-            await pilot.press("right_curly_bracket")
+        for _ in range(abs(steps)):
+            await pilot.press("right_curly_bracket" if steps > 0 else "left_curly_bracket")
             await settle(pilot)
         await quiet(pilot, settle, vectors_dataset)
-        assert app.threshold > start
+        assert (app.threshold - start) * steps > 0
         assert app.view is not None and app.view.threshold == app.threshold
         if app.compact:
             assert app.active_pane == "clusters"
@@ -185,8 +185,8 @@ def test_help_screen(snap_compare, explorer, vectors_dataset, settle, size):
 def test_edges_view(snap_compare, explorer, vectors_dataset, settle, size, every):
     """Entity 0 selected and the view set around its cluster (the layout's blobs are tight,
     so at the fitted view the lines would hide under the points): braille lines from it to
-    its five neighbours, under the points and labels. `every`: then `}` and `E`, so every
-    edge above the raised threshold among the points in view is drawn too, dim to bright by
+    its five neighbours, under the points and labels. `every`: then `{` and `E`, so every
+    edge above the lowered threshold among the points in view is drawn too, dim to bright by
     similarity, and the status line counts them."""
 
     async def run_before(pilot):
@@ -200,7 +200,7 @@ def test_edges_view(snap_compare, explorer, vectors_dataset, settle, size, every
         app.query_one(Scatter).set_view((lo[0] - pad[0], hi[0] + pad[0],
                                          lo[1] - pad[1], hi[1] + pad[1]))
         if every:
-            await pilot.press("right_curly_bracket")
+            await pilot.press("left_curly_bracket")
             await settle(pilot)
             await pilot.press("E")
         await quiet(pilot, settle, vectors_dataset)
