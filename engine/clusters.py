@@ -304,7 +304,7 @@ def opening_threshold(n: int, a: np.ndarray, b: np.ndarray, s: np.ndarray,
     whose largest cluster is smallest (ties: lowest)."""
     n, a, b, s = _check_tree(n, a, b, s)
     if candidates is None:
-        candidates = np.unique(s) if len(s) else np.array([1.0])
+        candidates = s if len(s) else [1.0]
     cand = np.asarray(candidates, np.float64).ravel()
     if len(cand) == 0 or np.isnan(cand).any():
         raise InputError("opening_threshold needs candidate thresholds that are numbers")

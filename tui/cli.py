@@ -307,13 +307,13 @@ def _cmd_clusters(args) -> int:
     if args.min_size < 1:
         raise InputError(f"--min-size must be at least 1 (got {args.min_size})")
     with Dataset.open(args.dataset) as ds:
-        if args.threshold is not None:
-            check_threshold(args.threshold, ds.similarity)
+        threshold, opening = args.threshold, False
+        if threshold is not None:
+            check_threshold(threshold, ds.similarity)
         elif args.method is None:  # the explorer's opening threshold
             from tui.state import opening_threshold
-            args.threshold = opening_threshold(ds)
-            args.opening = True
-        result = ds.clusters(args.threshold, args.method, min_size=args.min_size)
+            threshold, opening = opening_threshold(ds), True
+        result = ds.clusters(threshold, args.method, min_size=args.min_size)
         if result.overlapping:
             _print_overlapping(ds, args, result)
             return 0 if len(result) else 1
@@ -321,16 +321,16 @@ def _cmd_clusters(args) -> int:
         if args.json:
             ids, labels = ds.ids, ds.labels
             _print_json({
-                "threshold": args.threshold, "method": args.method,
+                "threshold": threshold, "method": args.method,
                 "clusters": [{"cluster": c, "size": int(sizes[c]),
                               "members": [{"id": ids[m], "label": labels[m]}
                                           for m in result.members(c)]}
                              for c in range(len(result))],
                 "singletons": result.singletons})
         else:
-            what = (f"at threshold {args.threshold:g}" if args.threshold is not None
+            what = (f"at threshold {threshold:g}" if threshold is not None
                     else f"by {_plain(args.method)}")
-            if getattr(args, "opening", False):
+            if opening:
                 what += " (the opening threshold: most clusters of 3 or more, none over a third)"
             print(f"{len(result)} clusters of at least {args.min_size} {what}; "
                   f"{result.singletons} singletons")

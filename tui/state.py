@@ -76,10 +76,6 @@ def threshold_scale(tree_sims: np.ndarray) -> ThresholdScale:
     return ThresholdScale(lo, hi, fine, nice_step(span / 10))
 
 
-def largest_at(labels: np.ndarray) -> int:
-    return int(np.bincount(labels).max()) if len(labels) else 0
-
-
 def threshold_candidates(scale: ThresholdScale, tree_sims: np.ndarray) -> np.ndarray:
     """The thresholds the opening one is chosen from: each tree similarity rounded up onto
     the slider's fine grid (up: the grid value then keeps every stronger edge), the grid's

@@ -97,7 +97,6 @@ def test_threshold_scale_of_one_or_no_similarity():
 
 # A merge tree on six entities: 0-1-2 tight, 3-4 and 4-5 looser, joined by a weak 2-3 edge.
 TREE = np.array([(0, 1, 0.9), (1, 2, 0.8), (3, 4, 0.7), (4, 5, 0.5), (2, 3, 0.3)])
-N = 6
 
 
 def test_threshold_candidates_round_tree_similarities_up_onto_the_grid():
