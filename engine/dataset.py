@@ -358,6 +358,28 @@ class Dataset:
                                      method=method)
         return group(labels, min_size, method=method)
 
+    # ---- cluster keywords -------------------------------------------------------------------
+
+    @cached_property
+    def term_bags(self):
+        """Every entity's label words and text metadata values (engine.keywords.terms)."""
+        from engine.keywords import stop_words_path, terms
+        from engine.words import read_stop_words
+        with self._lock:
+            table = self._store.entities(["label", *self.metadata_columns])
+        columns = {name: table.column(name).combine_chunks() for name in self.metadata_columns}
+        return terms(table.column("label").combine_chunks(), columns,
+                     read_stop_words(stop_words_path()))
+
+    def cluster_names(self, clusters: Clusters, limit: int | None = None):
+        """Keywords (c-TF-IDF of label words and metadata values), a label and the most
+        central member of the first `limit` listed clusters (engine.keywords.ClusterNames)."""
+        from engine.keywords import cluster_names
+        idx, sim = self.knn if self.has("knn") else (np.full((self.n, 0), -1, np.int32),
+                                                     np.zeros((self.n, 0), np.float32))
+        return cluster_names(self.term_bags, clusters.order, clusters.offsets, self.labels,
+                             idx, sim, limit)
+
     # ---- search ----------------------------------------------------------------------------
 
     def search_index(self):

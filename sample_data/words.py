@@ -22,7 +22,7 @@ MIN_COUNT = 20
 
 def stop_words_path() -> str:
     """The packaged English stop-word list (package data, a file in a wheel install too)."""
-    return str(files("sample_data") / "english_stop_words.txt")
+    return str(files("engine") / "english_stop_words.txt")
 
 
 def default_words_path(graph: str = "context") -> str:

@@ -318,11 +318,13 @@ def _cmd_clusters(args) -> int:
             _print_overlapping(ds, args, result)
             return 0 if len(result) else 1
         sizes = result.sizes
+        names = ds.cluster_names(result)
         if args.json:
             ids, labels = ds.ids, ds.labels
             _print_json({
                 "threshold": threshold, "method": args.method,
                 "clusters": [{"cluster": c, "size": int(sizes[c]),
+                              **_naming(ds, names, c),
                               "members": [{"id": ids[m], "label": labels[m]}
                                           for m in result.members(c)]}
                              for c in range(len(result))],
@@ -336,10 +338,21 @@ def _cmd_clusters(args) -> int:
                   f"{result.singletons} singletons")
             for c in range(len(result)):
                 members = result.members(c)
-                names = ", ".join(_plain(ds.labels[m], 40) for m in members[:8])
+                listed = ", ".join(_plain(ds.labels[m], 40) for m in members[:8])
                 more = f", … (+{len(members) - 8})" if len(members) > 8 else ""
-                print(f"{c:>5}  {int(sizes[c]):>6}  {names}{more}")
+                print(f"{c:>5}  {int(sizes[c]):>6}  [{_plain(names.labels[c], 40)}]  "
+                      f"{listed}{more}")
     return 0 if len(result) else 1
+
+
+def _naming(ds, names, c: int) -> dict:
+    """A cluster's label, keywords (c-TF-IDF) and most central member, for --json."""
+    central = int(names.central[c])
+    return {"label": names.labels[c],
+            "keywords": [{"text": kw.text, "from": kw.column, "score": round(kw.score, 6)}
+                         for kw in names.keywords[c]],
+            "central": None if central < 0 else {"id": ds.ids[central],
+                                                 "label": ds.labels[central]}}
 
 
 def _print_overlapping(ds, args, result) -> None:
@@ -347,11 +360,13 @@ def _print_overlapping(ds, args, result) -> None:
     several communities is marked * in text, and JSON gives its communities."""
     sizes, count = result.sizes, result.count
     listed = result.positions_of_members()
+    names = ds.cluster_names(result)
     if args.json:
         ids, labels = ds.ids, ds.labels
         _print_json({
             "threshold": None, "method": args.method, "overlapping": True,
-            "clusters": [{"cluster": c, "size": int(sizes[c]), "members": [
+            "clusters": [{"cluster": c, "size": int(sizes[c]), **_naming(ds, names, c),
+                          "members": [
                 {"id": ids[m], "label": labels[m], "strength": _share(s),
                  "communities": int(count[m]), "clusters": listed[m]}
                 for m, s in zip(result.members(c), result.strengths(c), strict=True)]}
@@ -363,7 +378,7 @@ def _print_overlapping(ds, args, result) -> None:
           f"{result.singletons} singletons; {shared} in several communities (marked *, with "
           "their strength)")
     for c in range(len(result)):
-        print(f"{c:>5}  {int(sizes[c]):>6}")
+        print(f"{c:>5}  {int(sizes[c]):>6}  [{_plain(names.labels[c], 40)}]")
         for m, s in zip(result.members(c), result.strengths(c), strict=True):
             mark = f"* {s:.2f}" if count[m] > 1 else ""
             print(f"{'':>7}{mark:>6}  {_plain(ds.labels[m], 70)}  [{_plain(ds.ids[m], 30)}]")

@@ -54,9 +54,17 @@ def test_clusters_json_shape(run, vectors_dataset):
     assert doc["threshold"] == 0.5 and doc["method"] is None
     sizes = [c["size"] for c in doc["clusters"]]
     assert sizes == [20, 20, 20]  # three well separated blobs
-    assert set(doc["clusters"][0]) == {"cluster", "size", "members"}
+    assert set(doc["clusters"][0]) == {"cluster", "size", "label", "keywords", "central",
+                                       "members"}
     assert set(doc["clusters"][0]["members"][0]) == {"id", "label"}
     assert doc["singletons"] == 0
+    for c in doc["clusters"]:  # c-TF-IDF keywords, best first; the label is the first three
+        scores = [k["score"] for k in c["keywords"]]
+        assert scores == sorted(scores, reverse=True) and all(s > 0 for s in scores)
+        assert all(set(k) == {"text", "from", "score"} for k in c["keywords"])
+        words = [k["text"] for k in c["keywords"][:3]]
+        assert c["label"] == (", ".join(words) if words else c["central"]["label"])
+        assert c["central"]["id"] in {m["id"] for m in c["members"]}
 
 
 def test_clusters_by_stored_method(run, vectors_dataset):
@@ -230,3 +238,16 @@ def test_clusters_without_a_threshold_cut_at_the_opening_threshold(run, vectors_
     text = run("clusters", vectors_dataset)
     assert text.returncode == 0
     assert f"at threshold {t:g} (the opening threshold" in text.stdout.splitlines()[0]
+
+
+def test_clusters_are_named_on_the_demo(run, demo_dataset):
+    """The opening clusters of the demo, named: the trilogy by the Rings, Ghibli by Animation."""
+    doc = json.loads(run("clusters", demo_dataset, "--json").stdout)
+    by_member = {m["label"]: c for c in doc["clusters"] for m in c["members"]}
+    rings = by_member["Lord of the Rings: The Two Towers, The"]
+    assert rings["label"].startswith("rings, lord")
+    assert rings["keywords"][0] == {"text": "rings", "from": "label",
+                                    "score": rings["keywords"][0]["score"]}
+    assert "Animation" in by_member["My Neighbor Totoro (Tonari no Totoro)"]["label"]
+    text = run("clusters", demo_dataset).stdout
+    assert any("[rings, lord" in line and "Two Towers" in line for line in text.splitlines())

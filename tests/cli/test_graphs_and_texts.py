@@ -36,6 +36,7 @@ def test_context_graph_finds_the_substitute_association_misses(run, baskets_csv,
     slpa = json.loads(run("clusters", context, "--method", "slpa", "--json").stdout)
     themes = [{m["id"] for m in c["members"]} for c in slpa["clusters"]]
     assert any({"cola-a", "cola-b", "chips"} <= t for t in themes)
+    assert all(c["label"] and "keywords" in c for c in slpa["clusters"])  # overlapping too
 
 
 def test_changing_a_context_knob_recomputes_the_graph(run, baskets_csv, tmp_path):
