@@ -19,7 +19,8 @@ of terms per class,
 fractional). A cluster's keywords are its terms by W, highest first (ties: label words first,
 then each column's values, each in order of first appearance), among those held by at least
 two of its members (all of them in a cluster of one), so one member's odd word never names
-the cluster. Its label is its first three keywords; without a keyword, its most central
+the cluster. Its label is its first three keywords (one that reads as an earlier one, in
+any case, left out); without a keyword, its most central
 member's label: the member with the highest weighted degree inside the cluster (the sum of
 the similarities of its neighbour-graph edges, in and out, to other members; ties: the lower
 index).
@@ -217,10 +218,21 @@ def cluster_names(term_bags: Terms, order: np.ndarray, offsets: np.ndarray,
                  for i in top]
         keywords.append(found)
         if found:
-            names.append(", ".join(kw.text for kw in found[:LABEL_KEYWORDS]))
+            names.append(", ".join(distinct_texts(found)[:LABEL_KEYWORDS]))
         else:
             names.append(str(labels[central[c]]) if central[c] >= 0 else "")
     return ClusterNames(keywords, names, central)
+
+
+def distinct_texts(keywords: list[Keyword]) -> list[str]:
+    """The keywords' texts, a word read the same as a value before it (alpha the label word
+    after alpha the group) left out."""
+    seen, out = set(), []
+    for kw in keywords:
+        if kw.text.casefold() not in seen:
+            seen.add(kw.text.casefold())
+            out.append(kw.text)
+    return out
 
 
 def _row_values(m: sp.csr_matrix, row: int, cols: np.ndarray) -> np.ndarray:

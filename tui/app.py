@@ -92,6 +92,8 @@ class EmbtuiApp(App):
         self.group_mode = "clusters"
         self.mode_chosen = False  # set once the user picks what the groups stand for
         self.colour: Colouring | None = None
+        self.names: msg.ClustersNamed | None = None  # labels of the listed clusters
+        self.show_names = True  # n: the clusters' labels on the map
         self.picks = Selection()
         self.search_ready = False
         self.noted: set[str] = set()  # panes showing why the file lacks their data
@@ -179,6 +181,10 @@ class EmbtuiApp(App):
     @work(thread=True, exclusive=True, group="clusters", exit_on_error=False)
     def compute_clusters(self, ds, t: float, degree, group_mode: str) -> None:
         loader.clusters(ds, t, degree, group_mode, self._post())
+
+    @work(thread=True, exclusive=True, group="names", exit_on_error=False)
+    def name_clusters(self, ds, view, xy, layout: str | None) -> None:
+        loader.names(ds, view, xy, layout, self._post())
 
     @work(thread=True, exclusive=True, group="colour", exit_on_error=False)
     def compute_colouring(self, ds, group_mode: str, threshold_view, degree) -> None:
@@ -270,6 +276,7 @@ class EmbtuiApp(App):
             f"{os.path.basename(self.path)} · {message.name}", 60)
         if self.colour is not None:
             self._apply_colouring()
+        self._ask_names()  # the labels sit at their clusters' centres on this layout
         if first:
             # numba's one-off start-up would have delayed this first frame: drawn with numpy,
             # then the kernels load in the background for the frames that follow
@@ -328,6 +335,41 @@ class EmbtuiApp(App):
         self._show_clusters()
         self.query_one(DetailsPane).show_cluster(self._cluster_text())
         self._refresh_edges()  # the chosen cluster and the threshold may both have moved
+        self._ask_names()
+
+    # ---- cluster labels ----------------------------------------------------------------------
+
+    def _ask_names(self) -> None:
+        """Name the listed clusters (a worker: c-TF-IDF and their centres on the layout)."""
+        if self.view is None or self.ds is None:
+            return
+        named = self.names
+        if named is not None and named.view is self.view and named.layout == self.layout_name:
+            return
+        self.name_clusters(self.ds, self.view, self.xy, self.layout_name)
+
+    def on_clusters_named(self, message: msg.ClustersNamed) -> None:
+        if message.view is not self.view or message.layout != self.layout_name:
+            return  # the threshold, the listing or the layout has moved on
+        self.names = message
+        self._draw_names()
+        self._show_clusters()
+
+    def _draw_names(self) -> None:
+        """The listed clusters' labels on the map while the map is coloured by them."""
+        named = self.names
+        coloured = self.group_mode == "clusters" or self.group_mode.startswith("community:")
+        if (self.show_names and coloured and named is not None and named.view is self.view
+                and len(named.x) == len(named.labels) and self._has_points):
+            sizes = self.view.sizes[:len(named.labels)]
+            self.query_one(Scatter).set_regions(named.x, named.y, named.short, sizes)
+        else:
+            self.query_one(Scatter).set_regions(None)
+
+    def action_toggle_names(self) -> None:
+        self.show_names = not self.show_names
+        self._draw_names()
+        self.say("cluster labels " + ("on" if self.show_names else "off"), timeout=2)
 
     def on_colouring_computed(self, message: msg.ColouringComputed) -> None:
         if message.colouring.mode != self.group_mode:
@@ -355,6 +397,8 @@ class EmbtuiApp(App):
             self._show_clusters()
             self.query_one(DetailsPane).show_cluster(self._cluster_text())
         self._apply_highlight()
+        self._draw_names()
+        self._ask_names()
 
     def on_entity_loaded(self, message: msg.EntityLoaded) -> None:
         if message.index == self.selection:
@@ -468,9 +512,11 @@ class EmbtuiApp(App):
         pane = self.query_one(ClustersPane)
         members = self.picks.chosen_members(self.view, self._degree, MEMBER_LIMIT)
         if members is None:
+            named = self.names
             pane.show_clusters(self.view, self.labels, self.examples,
                                self.picks.cluster(self.view),
-                               self.query_one(ExplorerView).swatches(self.group_mode))
+                               self.query_one(ExplorerView).swatches(self.group_mode),
+                               named.labels if named and named.view is self.view else None)
             return
         pane.show_members(self.view, self.picks.chosen(self.view), self.anchor, members,
                           self.labels, self.selection,
@@ -553,6 +599,7 @@ class EmbtuiApp(App):
             self.compute_colouring(self.ds, mode, self.threshold_view, self._degree)
         if self.view is not None:
             self._show_clusters()
+        self._draw_names()
         self._update_status()
 
     # ---- actions -----------------------------------------------------------------------------

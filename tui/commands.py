@@ -23,7 +23,9 @@ class ExplorerCommands(Provider):
                ("Raise the threshold", partial(app.action_threshold, 1), "fine step"),
                ("Lower the threshold", partial(app.action_threshold, -1), "fine step"),
                ("Toggle braille / group symbols", app.action_toggle_marks,
-                "symbols tell clusters apart without colour")]
+                "symbols tell clusters apart without colour"),
+               ("Toggle cluster labels on the map", app.action_toggle_names,
+                "each cluster named by its keywords, at its centre")]
         for mode in app.group_modes:
             out.append((f"Colour by {mode_title(mode)}", partial(app.choose_group_mode, mode),
                         "colour the scatter"))
@@ -40,10 +42,13 @@ class ExplorerCommands(Provider):
         view = app.view
         if view is not None and app.labels is not None:
             examples = app.examples
+            named = app.names.labels if app.names and app.names.view is view else []
             for c in range(min(len(view), CLUSTER_COMMANDS)):
                 first = examples[c][0] if c < len(examples) and len(
                     examples[c]) else view.members(c)[0]
                 name = plain_label(app.labels[first], 40)
+                if c < len(named) and named[c]:
+                    name = f"{plain_label(named[c], 40)} · {name}"
                 out.append((f"Go to cluster {c} ({int(view.sizes[c])}): {name}",
                             partial(app.go_to_cluster, c, view), "highlight it and list members"))
         return out

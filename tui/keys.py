@@ -50,6 +50,9 @@ APP_BINDINGS = [
     Binding("E", "toggle_edges", "Edges", show=False, id="app.edges",
             tooltip="draw every edge above the threshold among the points in view "
                     f"(up to {EDGE_LIMIT:,}; else the status line says they are hidden)"),
+    Binding("n", "toggle_names", "Labels", show=False, id="app.names",
+            tooltip="name the clusters on the map (c-TF-IDF keywords, else the most central "
+                    "member)"),
     Binding("m", "toggle_marks", "Braille or symbols", show=False, id="app.marks",
             tooltip="draw points as braille dots or as their group's symbol"),
     *Scatter.VIEW_BINDINGS,  # zoom and pan from any pane, not only the focused scatter

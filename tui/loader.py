@@ -16,10 +16,12 @@ import numpy as np
 from tui import messages as msg
 from tui.edges import edges_among, in_view, members_mask
 from tui.state import (
+    cluster_centres,
     cluster_examples,
     colour_by_view,
     colouring,
     group_modes,
+    map_label,
     mode_title,
     opening_threshold,
     sim_histogram,
@@ -27,6 +29,8 @@ from tui.state import (
 )
 
 Post = Callable[[msg.Message], object]
+NAMED_LIMIT = 300  # clusters labelled for the map and the clusters pane (as many as listed)
+MAP_LABEL_WIDTH = 24  # cells: the scatter's LABEL_MAX
 
 
 class OpenFailed(Exception):
@@ -105,6 +109,22 @@ def clusters(ds, t: float, degree: np.ndarray | None, group_mode: str, post: Pos
         examples = cluster_examples(view, degree)
         col = colour_by_view(view) if group_mode == "clusters" else None
     post(msg.ClustersComputed(view, examples, col))
+
+
+def names(ds, view, xy: np.ndarray | None, layout: str | None, post: Post) -> None:
+    """Labels of the first listed clusters of `view` (engine.keywords) and their centres on
+    the layout shown (none without one)."""
+    from engine.keywords import LABEL_KEYWORDS, distinct_texts
+    with failing_as("cluster labels"):
+        limit = min(len(view), NAMED_LIMIT)
+        found = ds.cluster_names(view, limit)
+        if xy is not None and len(xy) == ds.n:
+            x, y = cluster_centres(view, xy, limit)
+        else:
+            x = y = np.zeros(0)
+        short = [map_label(distinct_texts(kws)[:LABEL_KEYWORDS], label, MAP_LABEL_WIDTH)
+                 for kws, label in zip(found.keywords, found.labels, strict=True)]
+    post(msg.ClustersNamed(view, layout, found.labels, short, x, y))
 
 
 def groups(ds, group_mode: str, threshold_view, degree: np.ndarray | None, post: Post) -> None:

@@ -81,6 +81,20 @@ class ClustersComputed(Message):
 
 
 @dataclass
+class ClustersNamed(Message):
+    """The labels of the first listed clusters of `view` and where each sits on the layout
+    `layout` (the median of its members' coordinates): the scatter names its regions and
+    the clusters pane its rows."""
+
+    view: Clusters
+    layout: str | None
+    labels: list[str]
+    short: list[str]  # as many keywords as fit on the map
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass
 class ColouringComputed(Message):
     colouring: Colouring
 

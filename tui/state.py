@@ -125,6 +125,36 @@ def cluster_examples(view: Clusters, degree: np.ndarray | None, limit: int = 300
     return [best_connected(view.members(c), degree, per) for c in range(min(len(view), limit))]
 
 
+def cluster_centres(view: Clusters, xy: np.ndarray, limit: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The median x and y (the lower middle value) of the members of each of the first
+    `limit` listed clusters: one sort of their coordinates, no loop over clusters."""
+    limit = min(int(limit), len(view))
+    sizes = np.diff(view.offsets[:limit + 1])
+    pos = np.repeat(np.arange(limit), sizes)
+    members = view.order[:int(view.offsets[limit])]
+    mid = view.offsets[:limit] + (sizes - 1) // 2
+    centre = []
+    for d in (0, 1):
+        v = np.asarray(xy[members, d], dtype=np.float64)
+        centre.append(v[np.lexsort((v, pos))][mid] if len(v) else np.zeros(0))
+    return centre[0], centre[1]
+
+
+def map_label(words: list[str], label: str, width: int) -> str:
+    """A cluster's name on the map: as many of `words` (its label's keywords) as fit in
+    `width` cells whole (always the first), else its label."""
+    from rich.cells import cell_len
+    if not words:
+        return label
+    out = words[0]
+    for word in words[1:]:
+        if cell_len(out) + 2 + cell_len(word) > width:
+            break
+        out += ", " + word
+    return out
+
+
 # ---- colouring -----------------------------------------------------------------------------
 
 @dataclass

@@ -658,6 +658,8 @@ async def test_no_color_still_tells_clusters_apart(explorer, monkeypatch, settle
         await settle(pilot)
         scatter = app.query_one(Scatter)
         assert app.no_color and scatter.marks == "groups"
+        assert scatter.regions_drawn  # named in bold, no colour needed
+        await pilot.press("n")  # on 60 points the names cover whole clusters: off
         lines = "".join("".join(s.text for s in scatter.render_line(y))
                         for y in range(scatter.size.height))
         assert {"0", "1", "2"} <= set(lines)  # the three clusters by symbol
@@ -762,7 +764,7 @@ KEY_TEXT = {
     "tab": "Tab", "shift+tab": "Shift+Tab", "backspace": "Backspace", "plus": "+",
     "equals_sign": "=", "minus": "-", "left": "←", "right": "→", "up": "↑", "down": "↓",
     "shift+left": "Shift+←", "shift+right": "Shift+→", "shift+up": "Shift+↑",
-    "shift+down": "Shift+↓", **{k: k for k in "ceghjklmqvEHJKLP0"},
+    "shift+down": "Shift+↓", **{k: k for k in "ceghjklmnqvEHJKLP0"},
 }
 
 
@@ -996,3 +998,51 @@ async def test_palette_goes_to_a_community_through_its_overlapping_member(bridge
         members = set(app.view.members(other).tolist())
         assert members <= set(app.query_one(Scatter).highlight.tolist())
         assert f"cluster {other}" in static_text(app.query_one("#cl-summary"))
+
+
+async def test_clusters_are_named_on_the_map_and_in_the_pane(explorer, settle):
+    from engine.dataset import Dataset
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        with Dataset.open(app.path) as ds:
+            expected = ds.cluster_names(ds.clusters(threshold=app.threshold)).labels
+        assert app.names is not None and app.names.view is app.view
+        assert app.names.labels == expected[:len(app.names.labels)]
+        assert "alpha, item" in expected  # the group value and the label word read the same
+        scatter = app.query_one(Scatter)
+        drawn = scatter.regions_drawn
+        assert drawn and set(drawn) <= set(app.names.short)
+        rows = option_texts(app.query_one("#cl-list", OptionList))
+        assert all(expected[c] in rows[c] for c in range(min(len(rows), len(app.view))))
+        await pilot.press("n")
+        await settle(pilot)
+        assert scatter.regions_drawn == [] and not app.show_names
+        await pilot.press("n")
+        await settle(pilot)
+        assert scatter.regions_drawn == drawn
+
+
+async def test_names_follow_the_threshold_the_colour_and_the_zoom(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        first = app.names
+        await pilot.press("left_curly_bracket")  # a coarse step down: fewer, larger clusters
+        await settle(pilot)
+        assert app.names is not first and app.names.view is app.view
+        assert len(app.names.labels) == min(len(app.view), 300)
+        scatter = app.query_one(Scatter)
+        before = scatter.regions_drawn
+        scatter.zoom(8)
+        await pilot.pause()
+        assert scatter.regions_drawn != before or len(before) <= 1  # placed again in view
+        app.choose_group_mode("degree")  # the map is not coloured by clusters: no names
+        await settle(pilot)
+        assert scatter.regions_drawn == []
+        app.choose_group_mode("community:label-propagation")
+        await settle(pilot)
+        assert app.view.method == "label-propagation" and app.names.view is app.view
+        scatter.reset_view()
+        await pilot.pause()
+        assert scatter.regions_drawn

@@ -453,3 +453,86 @@ def test_edges_follow_the_view_and_draw_beside_group_symbols():
         scatter.set_points(POINTS[:3])   # other points: the lines indexed the old ones
         assert scatter.edges is None
     run(test)
+
+
+def _text(scatter: Scatter) -> list[str]:
+    return ["".join(ch for ch, _ in row) for row in cells(scatter)]
+
+
+def test_region_names_sit_centred_on_their_point_in_their_style():
+    async def test(app, scatter, pilot):
+        scatter.show_cursor_label = False
+        scatter.set_regions([0.0, 6.0], [0.0, 5.0], ["centre", "far \x1b[31mred"])
+        await pilot.pause()
+        assert scatter.regions_drawn == ["centre", "far ␛[31mred"]
+        col, row = cell_at(scatter, 0)
+        line = _text(scatter)[row]
+        start = line.index("centre")
+        assert start <= col < start + len("centre") and abs(start + 3 - col) <= 1
+        style = cells(scatter)[row][start][1]
+        region = scatter.get_component_rich_style("scatter--region", partial=True)
+        assert style.bold and style.bgcolor == region.bgcolor
+        assert "\x1b" not in "".join(_text(scatter))
+        scatter.set_regions(None)
+        await pilot.pause()
+        assert scatter.regions_drawn == [] and "centre" not in "".join(_text(scatter))
+    run(test)
+
+
+def test_region_names_never_overlap_and_the_first_wins():
+    async def test(app, scatter, pilot):
+        scatter.show_cursor_label = False
+        # three names on almost the same spot: the first placed, the next moves a row or
+        # is left out, never written over it
+        scatter.set_regions([0.0, 0.05, 0.1], [0.0, 0.0, 0.05],
+                            ["first region", "second region", "third region"])
+        await pilot.pause()
+        drawn = scatter.regions_drawn
+        assert drawn[0] == "first region"
+        text = "\n".join(_text(scatter))
+        for name in drawn:
+            assert text.count(name) == 1
+        rows = [i for i, line in enumerate(_text(scatter)) if "region" in line]
+        assert len(rows) == len(drawn)  # one name a line around here: none side by side
+    run(test)
+
+
+def test_the_cursor_label_wins_over_a_region_name():
+    async def test(app, scatter, pilot):
+        scatter.set_cursor(0)
+        scatter.set_regions([0.0], [0.0], ["a region right here"])
+        await pilot.pause()
+        text = "\n".join(_text(scatter))
+        assert "p0" in text
+        if "a region right here" in text:  # moved off the cursor's row, never over it
+            col, row = cell_at(scatter, 0)
+            assert "a region right here" not in _text(scatter)[row]
+    run(test)
+
+
+def test_small_regions_unnamed_and_zooming_in_places_names_again():
+    async def test(app, scatter, pilot):
+        scatter.show_cursor_label = False
+        scatter.set_regions([0.0, 6.0, -6.0], [0.0, 5.0, -5.0], ["big", "tiny", "small"],
+                            sizes=[100, 2, 3])
+        await pilot.pause()
+        assert scatter.regions_drawn == ["big", "small"]  # under REGION_MIN_SIZE: unnamed
+        scatter.zoom(4, anchor=(0.0, 0.0))
+        await pilot.pause()
+        assert scatter.regions_drawn == ["big"]  # the others are out of view now
+        col, row = cell_at(scatter, 0)
+        assert "big" in _text(scatter)[row]
+    run(test)
+
+
+def test_at_most_one_region_name_per_few_rows():
+    from tui.widgets.scatter import REGION_ROWS
+
+    async def test(app, scatter, pilot):
+        scatter.show_cursor_label = False
+        n = 40
+        xs = np.linspace(-6, 6, n)
+        scatter.set_regions(xs, np.linspace(-5, 5, n), [f"r{i}" for i in range(n)])
+        await pilot.pause()
+        assert 1 <= len(scatter.regions_drawn) <= 24 // REGION_ROWS
+    run(test)

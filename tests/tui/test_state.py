@@ -253,3 +253,26 @@ def test_made_where_names_the_threshold_or_the_method():
     assert made_where(group(labels, threshold=0.57), scale, 0.57) == "at 0.57"
     assert made_where(group(labels, method="slpa"), scale, 0.57) == "in slpa"
     assert made_where(None, None, None) == ""
+
+
+def test_cluster_centres_are_the_members_lower_medians():
+    from engine.clusters import group
+    from tui.state import cluster_centres
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 12, 200)
+    xy = rng.normal(size=(200, 2)).astype(np.float32)
+    view = group(labels, 2)
+    x, y = cluster_centres(view, xy, 5)
+    for c in range(5):
+        m = view.members(c)
+        for got, col in ((x[c], 0), (y[c], 1)):
+            assert got == np.sort(xy[m, col])[(len(m) - 1) // 2]
+    assert len(cluster_centres(view, xy, 100)[0]) == len(view)
+
+
+def test_map_labels_keep_whole_keywords_that_fit():
+    from tui.state import map_label
+    assert map_label(["Adventure", "Action", "Thriller"], "x", 24) == "Adventure, Action"
+    assert map_label(["rings", "lord", "Fantasy"], "x", 24) == "rings, lord, Fantasy"
+    assert map_label(["a-very-long-keyword-indeed"], "x", 10) == "a-very-long-keyword-indeed"
+    assert map_label([], "Central Member", 24) == "Central Member"

@@ -151,10 +151,12 @@ class ClustersPane(Pane):
         self.query_one(SimilarityHistogram).set_data(counts, edges)
 
     def show_clusters(self, view: Clusters, labels: np.ndarray, examples: list,
-                      selected_cluster: int | None, swatches: list[Text]) -> None:
+                      selected_cluster: int | None, swatches: list[Text],
+                      names: list[str] | None = None) -> None:
         """The listing at a threshold; the selection's cluster is marked and highlighted.
 
-        swatches[c] is how cluster c looks in the scatter (a coloured block or a symbol)."""
+        swatches[c] is how cluster c looks in the scatter (a coloured block or a symbol);
+        names[c] its label (engine.keywords), shown before a few of its members."""
         self._mode = "clusters"
         self._view = view
         summary = Text(no_wrap=True, overflow="ellipsis")
@@ -173,12 +175,15 @@ class ClustersPane(Pane):
             row.append_text(swatches[c] if c < len(swatches) else Text(" "))
             row.append(f" {c:>{cw}} ", style="dim")
             row.append(f"{int(sizes[c]):>{sw}} ")
-            names = examples[c] if c < len(examples) else []
-            for j, i in enumerate(names):
+            if names is not None and c < len(names) and names[c]:
+                row.append_text(label_text(names[c], 30, style="bold"))
+                row.append(" · ", style="dim")
+            shown_members = examples[c] if c < len(examples) else []
+            for j, i in enumerate(shown_members):
                 if j:
                     row.append(", ", style="dim")
                 row.append_text(label_text(labels[i], 30))
-            if sizes[c] > len(names):
+            if sizes[c] > len(shown_members):
                 row.append(", …", style="dim")
             options.append(Option(row))
         if len(view) > shown:

@@ -66,6 +66,8 @@ ZOOM_STEP = 1.5        # mouse wheel
 MIN_ZOOM, MAX_ZOOM = 0.25, 1e6
 LABEL_MAX = 24         # cells
 LABEL_COUNT_MAX = 200
+REGION_ROWS = 5        # at most one region name per this many rows of the plot
+REGION_MIN_SIZE = 3    # points a region needs to be named
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,11 @@ class Scatter(Widget, can_focus=True):
     Scatter > .scatter--label { color: $foreground; }
     Scatter > .scatter--cursor { text-style: reverse bold; }
     Scatter > .scatter--edge { color: #b4c3dc; }
+    Scatter > .scatter--region { color: $foreground; background: $panel; text-style: bold; }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "scatter--point", "scatter--highlight", "scatter--label", "scatter--cursor",
-        "scatter--edge",
+        "scatter--edge", "scatter--region",
     }
     # Zoom and pan, declared once: the explorer also binds these on the app, so they work
     # from every pane (the help screen lists them from there).
@@ -196,6 +199,7 @@ class Scatter(Widget, can_focus=True):
         self._hover_cell: tuple[int, int] | None = None
         self._highlight: np.ndarray | None = None
         self._highlight_labels: list[str | None] | None = None
+        self._regions: tuple[np.ndarray, np.ndarray, list[str]] | None = None  # x, y, text
         # the view: centre and data units per dot; `_fitted` refits on resize
         self._center = (0.0, 0.0)
         self._scale = 1.0
@@ -208,6 +212,7 @@ class Scatter(Widget, can_focus=True):
         self._frame_text: np.ndarray | None = None
         self._frame_keys: np.ndarray | None = None
         self._frame_dirty = True
+        self._regions_drawn: list[str] = []
         self._styles: list[Style] | None = None
         self._lines: LRUCache[int, Strip] = LRUCache(maxsize=512)
 
@@ -235,7 +240,7 @@ class Scatter(Widget, can_focus=True):
             self._groups, self._ngroups = None, 0
             self._cursor = self._hover = None
             self._highlight = self._highlight_labels = None
-            self._edges = None
+            self._edges = self._regions = None
         self._fitted = True
         self._view_changed()
 
@@ -287,6 +292,34 @@ class Scatter(Widget, can_focus=True):
             self._edges = (a, b, band)
         self._edge_key = None
         self._invalidate()
+
+    def set_regions(self, x=None, y=None, texts: Sequence[str] | None = None,
+                    sizes=None) -> None:
+        """Name regions of the map: text i centred on the data point (x[i], y[i]), in that
+        order of priority, for regions of at least REGION_MIN_SIZE points (`sizes`; default:
+        all). One that would overlap a name placed before it, a label or the cursor is left
+        out, at most one per REGION_ROWS rows, placed again whenever the view changes; so
+        zooming in names smaller regions. None: no names."""
+        if x is None or texts is None or len(texts) == 0:
+            self._regions = None
+        else:
+            x = np.asarray(x, dtype=np.float64).ravel()
+            y = np.asarray(y, dtype=np.float64).ravel()
+            if not (x.shape == y.shape == (len(texts),)):
+                raise ValueError("a region needs an x, a y and a text")
+            keep = np.ones(len(x), bool) if sizes is None else (
+                np.asarray(sizes).ravel() >= REGION_MIN_SIZE)
+            self._regions = (x[keep], y[keep],
+                             [plain_label(t, LABEL_MAX) for t, k in zip(texts, keep.tolist(),
+                                                                        strict=True) if k])
+        self._invalidate()
+
+    @property
+    def regions_drawn(self) -> list[str]:
+        """The region names on screen now, in the order placed."""
+        if self._frame_dirty or self._frame_text is None:
+            self._compose_frame()
+        return list(self._regions_drawn)
 
     def set_labels(self, labels: Sequence[str] | Callable[[int], str] | None) -> None:
         """Where the cursor's / hovered point's label comes from (sanitised before use)."""
@@ -656,12 +689,13 @@ class Scatter(Widget, can_focus=True):
         table.append(base + part("scatter--highlight"))
         table.append(base + part("scatter--label"))
         table.append(base + point + part("scatter--cursor"))
+        table.append(base + part("scatter--region"))
         self._styles = table
         return table
 
-    def _keys(self, mode: str) -> tuple[int, int, int]:
+    def _keys(self, mode: str) -> tuple[int, int, int, int]:
         first = 1 + EDGE_BANDS + (self._slots(mode) + 1) * LEVELS[mode]
-        return first, first + 1, first + 2   # highlight, label, cursor
+        return first, first + 1, first + 2, first + 3   # highlight, label, cursor, region
 
     def _compose_frame(self) -> None:
         """Frame = raster + overlays, as code points and style keys; drop changed lines."""
@@ -674,7 +708,7 @@ class Scatter(Widget, can_focus=True):
         mode = self._mode()
         levels = LEVELS[mode]
         slots = self._slots(mode)
-        k_highlight, k_label, k_cursor = self._keys(mode)
+        k_highlight, k_label, k_cursor, k_region = self._keys(mode)
         width, height = self._plot_size()
         view = raster.view
 
@@ -717,6 +751,7 @@ class Scatter(Widget, can_focus=True):
                 # the first label (the cursor's, else the selection's) may cover points
                 _place_label(text, keys, row, col, label, k_label, force=n == 0,
                              free=EDGE_BANDS)
+        self._regions_drawn = self._place_regions(text, keys, view, k_highlight, k_region)
 
         old_text, old_keys = self._frame_text, self._frame_keys
         if old_text is None or old_text.shape != text.shape:
@@ -727,6 +762,38 @@ class Scatter(Widget, can_focus=True):
                 self._lines.discard(row)
         self._frame_text, self._frame_keys = text, keys
         self._frame_dirty = False
+
+    def _place_regions(self, text, keys, view, k_highlight: int, k_region: int) -> list[str]:
+        """Centre each region's name on its point, over points and lines but never over the
+        highlight, a label, the cursor or (with a cell between) another region's name."""
+        if self._regions is None:
+            return []
+        x, y, names = self._regions
+        height, width = text.shape
+        cols, rows, _ = locate(x, y, view, width, height)
+        inside = np.flatnonzero(cols >= 0)
+        cols, rows = cols[inside], rows[inside]
+        placed = []
+        for i, col, row in zip(inside.tolist(), cols.tolist(), rows.tolist(), strict=True):
+            if len(placed) >= max(height // REGION_ROWS, 1):
+                break
+            chars = [(ch, w) for ch in names[i] if (w := cell_len(ch)) > 0]
+            need = sum(w for _, w in chars)
+            if need == 0 or need > width:
+                continue
+            start = min(max(col - need // 2, 0), width - need)
+            for r in (row, row - 1, row + 1):
+                if not 0 <= r < height:
+                    continue
+                lo, hi = max(start - 2, 0), min(start + need + 2, width)
+                around = keys[max(r - 1, 0):r + 2, lo:hi]
+                if (keys[r, start:start + need] >= k_highlight).any() or (
+                        around == k_region).any():
+                    continue
+                _write_label(text, keys, r, start, chars, k_region)
+                placed.append(names[i])
+                break
+        return placed
 
     def _labels_to_draw(self) -> list[tuple[int, str]]:
         out = []
