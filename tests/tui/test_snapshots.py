@@ -272,3 +272,20 @@ def test_graph_views_on_the_demo(snap_compare, demo_dataset, settle, size, shown
             assert isinstance(app.screen, HeatmapScreen if shown == "heatmap" else PairsScreen)
 
     assert snap_compare(EmbtuiApp(demo_dataset), terminal_size=size, run_before=run_before)
+
+
+# ----- 9. the demo's opening screen: structure and names -------------------------------------
+
+def test_demo_opening_screen(snap_compare, demo_dataset, settle, size):
+    """The demo as it opens: coloured by the clusters at the opening threshold (0.62, 48
+    clusters, none over a third), the largest named on the map by their keywords (the
+    clusters pane names each row the same way)."""
+    from tui.app import EmbtuiApp
+
+    async def run_before(pilot):
+        app = pilot.app
+        await loaded(pilot, settle, demo_dataset)
+        await quiet(pilot, settle, demo_dataset)
+        assert app.query_one(Scatter).regions_drawn
+
+    assert snap_compare(EmbtuiApp(demo_dataset), terminal_size=size, run_before=run_before)
