@@ -261,6 +261,41 @@ class Dataset:
         with self._lock:
             return self._store.layout(name, self.n)
 
+    def trust(self, layout: str | None = None):
+        """How far a layout can be trusted (engine.trust.Trust): the share of each entity's
+        stored neighbours among its nearest on the map, their mean, and trustworthiness on a
+        seeded sample. Computed on first use (a k-d tree over the layout), then kept."""
+        from engine.trust import layout_trust
+        name = layout or (self.layouts[0] if self.layouts else None)
+        xy = self.layout(name)
+        self._require("knn", "neighbour graph")
+        with self._lock:
+            cache = self.__dict__.setdefault("_trust", {})
+            if name not in cache:
+                cache[name] = layout_trust(self.knn.idx, xy, self._sample_similarity)
+            return cache[name]
+
+    def trust_summary(self) -> dict:
+        """Per stored layout: the mean kept share of its k neighbours, and trustworthiness
+        on the sample (None, with `why_not`, where it cannot be computed)."""
+        if not self.has("knn"):
+            return {}
+        out = {}
+        for name in self.layouts:
+            t = self.trust(name)
+            out[name] = {"kept": None if t.mean != t.mean else round(t.mean, 6), "k": t.k,
+                         "trustworthiness": None if t.trustworthiness is None
+                         else round(t.trustworthiness, 6),
+                         "sample": t.sample, "why_not": t.why_not}
+        return out
+
+    def _sample_similarity(self, idx: np.ndarray):
+        from engine.heatmap import group_similarity
+        S, _, source = group_similarity(self, idx)
+        if source == "knn":
+            return None, "a context graph's similarity is not recomputed for every pair"
+        return S, None
+
     # ---- clusters --------------------------------------------------------------------------
 
     @cached_property
@@ -416,6 +451,7 @@ class Dataset:
             "kind": self.kind,
             "graph": self.graph_stats,
             "merge_tree": self.merge_tree_kind,
+            "trust": self.trust_summary(),
             "steps": {name: {"params": rec.params, "seconds": round(rec.seconds, 3)}
                       for name, rec in self.steps.items() if name in self.valid},
         }

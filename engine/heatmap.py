@@ -79,25 +79,31 @@ class Heatmap:
 def heatmap(ds, idx) -> Heatmap:
     """The heatmap of entities `idx` of a Dataset (duplicates dropped, first kept)."""
     idx = _group(idx, ds.n)
+    S, similarity, source = group_similarity(ds, idx)
+    if source == "vectors":
+        return ordered(idx, S, ward_linkage(ds.vectors_of(idx), similarity), "ward",
+                       similarity, "vectors")
+    Z, top = average_linkage(S, similarity)
+    return ordered(idx, S, Z, "average", similarity, source, top)
+
+
+def group_similarity(ds, idx: np.ndarray) -> tuple[np.ndarray, str, str]:
+    """(S, similarity, source): every pair of entities `idx` under the dataset's similarity,
+    from its vectors, its memberships, or (context graphs) its stored kNN graph."""
     if ds.kind == "vectors":
         metric = ds.similarity or ds.steps["ingest"].params.get("metric_checks") or "cosine"
-        X = ds.vectors_of(idx)
-        return ordered(idx, similarity_matrix(X, metric), ward_linkage(X, metric), "ward",
-                       metric, "vectors")
+        return similarity_matrix(ds.vectors_of(idx), metric), metric, "vectors"
     if not ds.has("knn"):  # the measure and the graph are the knn step's
         raise InputError(f"{ds.path} has no neighbour graph yet (run embtui build)")
     params = ds.steps["knn"].params
     if params.get("graph") == "context":
-        S = knn_matrix(idx, ds.knn)
-        similarity, source = "context", "knn"
-    else:
-        similarity, source = params.get("measure", "npmi"), "memberships"
-        weighted = ds.steps["ingest"].params.get("weight") is not None
-        S = group_association(_positions(ds.memberships_of(idx), idx), len(idx), similarity,
-                              weighted=weighted, pair_scale=params.get("pair_scale")
-                              if params.get("pair_attribute") else None)
-    Z, top = average_linkage(S, similarity)
-    return ordered(idx, S, Z, "average", similarity, source, top)
+        return knn_matrix(idx, ds.knn), "context", "knn"
+    measure = params.get("measure", "npmi")
+    weighted = ds.steps["ingest"].params.get("weight") is not None
+    S = group_association(_positions(ds.memberships_of(idx), idx), len(idx), measure,
+                          weighted=weighted, pair_scale=params.get("pair_scale")
+                          if params.get("pair_attribute") else None)
+    return S, measure, "memberships"
 
 
 def _group(idx, n: int) -> np.ndarray:

@@ -273,6 +273,16 @@ def _cmd_info(args) -> int:
                                       "with similarity ≥ t" if tree == "exact" else
                                       "kNN graph: the clusters at t join neighbours with "
                                       "similarity ≥ t"))
+        for name, t in info["trust"].items():
+            kept = "—" if t["kept"] is None else f"{t['kept']:.0%}"
+            line = (f"  trust of {_plain(name)}: {kept} of each entity's {t['k']} neighbours "
+                    "are among its nearest on the map (mean)")
+            if t["trustworthiness"] is not None:
+                line += (f"; trustworthiness {t['trustworthiness']:.3f} "
+                         f"({t['sample']:,} entities sampled)")
+            else:
+                line += f"; no trustworthiness ({_plain(t['why_not'])})"
+            print(line)
         if ds.metadata_columns:
             print(f"  metadata: {', '.join(_plain(c) for c in ds.metadata_columns)}")
     return 0

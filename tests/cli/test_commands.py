@@ -253,3 +253,17 @@ def test_clusters_are_named_on_the_demo(run, demo_dataset):
     assert "Animation" in by_member["My Neighbor Totoro (Tonari no Totoro)"]["label"]
     text = run("clusters", demo_dataset).stdout
     assert any("[rings, lord" in line and "Two Towers" in line for line in text.splitlines())
+
+
+def test_info_says_how_far_each_layout_can_be_trusted(run, vectors_dataset, tmp_path):
+    from engine.dataset import Dataset
+    with Dataset.open(vectors_dataset) as ds:
+        trust = ds.trust("umap")
+    doc = json.loads(run("info", vectors_dataset, "--json").stdout)
+    assert doc["trust"]["umap"] == {"kept": round(trust.mean, 6), "k": 5,
+                                    "trustworthiness": round(trust.trustworthiness, 6),
+                                    "sample": 60, "why_not": None}
+    text = run("info", vectors_dataset).stdout
+    line = next(ln for ln in text.splitlines() if "trust of umap" in ln)
+    assert f"{trust.mean:.0%} of each entity's 5 neighbours" in line
+    assert f"trustworthiness {trust.trustworthiness:.3f} (60 entities sampled)" in line
