@@ -267,13 +267,16 @@ class Dataset:
         seeded sample. Computed on first use (a k-d tree over the layout), then kept."""
         from engine.trust import layout_trust
         name = layout or (self.layouts[0] if self.layouts else None)
+        cache = self.__dict__.setdefault("_trust", {})
+        if name in cache:
+            return cache[name]
         xy = self.layout(name)
         self._require("knn", "neighbour graph")
-        with self._lock:
-            cache = self.__dict__.setdefault("_trust", {})
-            if name not in cache:
-                cache[name] = layout_trust(self.knn.idx, xy, self._sample_similarity)
-            return cache[name]
+        # not under the lock: the arrays it reads are cached properties, whose own lock
+        # (Python 3.11) taken inside ours would deadlock with a thread taking them the
+        # other way round; two threads at once compute it twice, the same
+        found = layout_trust(self.knn.idx, xy, self._sample_similarity)
+        return cache.setdefault(name, found)
 
     def trust_summary(self) -> dict:
         """Per stored layout: the mean kept share of its k neighbours, and trustworthiness
@@ -321,9 +324,9 @@ class Dataset:
         """Components of the pairs with similarity ≥ threshold: all pairs of vectors with an
         exact merge tree, the kNN graph's pairs otherwise (merge_tree_kind)."""
         from engine.clusters import ThresholdClusters
+        a, b, s = self.merge_tree  # outside the lock: see trust()
         with self._lock:
             if self._threshold_cache is None:
-                a, b, s = self.merge_tree
                 self._threshold_cache = ThresholdClusters(self.n, a, b, s)
             tc = self._threshold_cache
         return tc.labels(float(threshold))
@@ -400,8 +403,9 @@ class Dataset:
         """Every entity's label words and text metadata values (engine.keywords.terms)."""
         from engine.keywords import stop_words_path, terms
         from engine.words import read_stop_words
+        names = self.metadata_columns  # before the lock: see trust()
         with self._lock:
-            table = self._store.entities(["label", *self.metadata_columns])
+            table = self._store.entities(["label", *names])
         columns = {name: table.column(name).combine_chunks() for name in self.metadata_columns}
         return terms(table.column("label").combine_chunks(), columns,
                      read_stop_words(stop_words_path()))
@@ -418,11 +422,12 @@ class Dataset:
     # ---- search ----------------------------------------------------------------------------
 
     def search_index(self):
+        labels = self.labels  # before the lock: see trust()
         with self._lock:
             index = getattr(self, "_search_index", None)
             if index is None:
                 from engine.search import FuzzyIndex
-                index = self._search_index = FuzzyIndex(self.labels)
+                index = self._search_index = FuzzyIndex(labels)
             return index
 
     def search(self, text: str, limit: int = 20) -> list[dict]:

@@ -33,7 +33,14 @@ from tui.help import HelpScreen
 from tui.keys import APP_BINDINGS
 from tui.screens import ErrorScreen, ExportScreen
 from tui.selection import MEMBER_LIMIT, Selection
-from tui.state import Colouring, ThresholdScale, colour_by_view, made_where, mode_title
+from tui.state import (
+    Colouring,
+    ThresholdScale,
+    colour_by_view,
+    made_where,
+    mode_title,
+    trust_note,
+)
 from tui.text import plain_content, plain_label
 from tui.widgets.clusters import ClustersPane
 from tui.widgets.details import DetailsPane, cluster_line
@@ -94,6 +101,7 @@ class EmbtuiApp(App):
         self.colour: Colouring | None = None
         self.names: msg.ClustersNamed | None = None  # labels of the listed clusters
         self.show_names = True  # n: the clusters' labels on the map
+        self.trust: msg.TrustComputed | None = None  # how far the layout shown holds
         self.picks = Selection()
         self.search_ready = False
         self.noted: set[str] = set()  # panes showing why the file lacks their data
@@ -186,6 +194,10 @@ class EmbtuiApp(App):
     def name_clusters(self, ds, view, xy, layout: str | None) -> None:
         loader.names(ds, view, xy, layout, self._post())
 
+    @work(thread=True, exclusive=True, group="trust", exit_on_error=False)
+    def compute_trust(self, ds, layout: str) -> None:
+        loader.trust(ds, layout, self._post())
+
     @work(thread=True, exclusive=True, group="colour", exit_on_error=False)
     def compute_colouring(self, ds, group_mode: str, threshold_view, degree) -> None:
         loader.groups(ds, group_mode, threshold_view, degree, self._post())
@@ -277,6 +289,8 @@ class EmbtuiApp(App):
         if self.colour is not None:
             self._apply_colouring()
         self._ask_names()  # the labels sit at their clusters' centres on this layout
+        if "trust" in self.group_modes and self.ds is not None:
+            self.compute_trust(self.ds, message.name)
         if first:
             # numba's one-off start-up would have delayed this first frame: drawn with numpy,
             # then the kernels load in the background for the frames that follow
@@ -371,6 +385,26 @@ class EmbtuiApp(App):
         self._draw_names()
         self.say("cluster labels " + ("on" if self.show_names else "off"), timeout=2)
 
+    def on_trust_computed(self, message: msg.TrustComputed) -> None:
+        if message.layout != self.layout_name:
+            return  # another layout is shown now
+        self.trust = message
+        if self.group_mode == "trust":
+            self.colour = message.colouring
+            self._apply_colouring()
+        self._show_neighbours()
+        self._update_status()
+
+    def _far(self) -> np.ndarray | None:
+        """Which of the selection's stored neighbours sit far away on the map shown."""
+        from engine.trust import far_on_map
+        t = self.trust
+        if (t is None or t.layout != self.layout_name or self.selection is None
+                or self.graph is None or not self._has_points):
+            return None
+        row = self.graph.idx[self.selection]
+        return far_on_map(self.selection, row[row >= 0], self.xy, t.trust.radius)
+
     def on_colouring_computed(self, message: msg.ColouringComputed) -> None:
         if message.colouring.mode != self.group_mode:
             return
@@ -431,7 +465,7 @@ class EmbtuiApp(App):
     def _show_neighbours(self) -> None:
         if self.selection is not None and self.labels is not None:
             self.query_one(NeighboursPane).show_entity(self.selection, self.trail, self.graph,
-                                                       self.labels)
+                                                       self.labels, self._far())
 
     @property
     def _has_points(self) -> bool:
@@ -552,7 +586,10 @@ class EmbtuiApp(App):
     @on(Scatter.Hovered)
     def _update_status(self) -> None:
         if self.xy is not None:
-            self.query_one(ExplorerView).show_status(self.colour, self.edges_note)
+            t = self.trust
+            note = (trust_note(t.trust.mean, t.trust.trustworthiness)
+                    if t is not None and t.layout == self.layout_name else None)
+            self.query_one(ExplorerView).show_status(self.colour, self.edges_note, note)
 
     @on(Scatter.ViewChanged)
     def _view_changed(self) -> None:
@@ -594,6 +631,10 @@ class EmbtuiApp(App):
         if mode == "clusters":
             if self.threshold_view is not None:
                 self.colour = colour_by_view(self.threshold_view)
+                self._apply_colouring()
+        elif mode == "trust":  # computed with the layout; the colour comes with it
+            if self.trust is not None and self.trust.layout == self.layout_name:
+                self.colour = self.trust.colouring
                 self._apply_colouring()
         elif self.ds is not None:
             self.compute_colouring(self.ds, mode, self.threshold_view, self._degree)

@@ -18,6 +18,7 @@ from tui.edges import edges_among, in_view, members_mask
 from tui.state import (
     cluster_centres,
     cluster_examples,
+    colour_by_trust,
     colour_by_view,
     colouring,
     group_modes,
@@ -65,7 +66,8 @@ def load(ds, post: Post) -> None:
 
 def _load(ds, post: Post) -> None:
     post(msg.DatasetOpened(ds, ds.n, ds.layouts,
-                           group_modes(ds.community_methods, ds.metadata_columns)))
+                           group_modes(ds.community_methods, ds.metadata_columns,
+                                       trust=bool(ds.layouts) and ds.has("knn"))))
     if ds.layouts:
         post(msg.LayoutLoaded(ds.layouts[0], ds.layout(ds.layouts[0])))
     post(msg.LabelsLoaded(ds.ids, ds.labels))
@@ -125,6 +127,14 @@ def names(ds, view, xy: np.ndarray | None, layout: str | None, post: Post) -> No
         short = [map_label(distinct_texts(kws)[:LABEL_KEYWORDS], label, MAP_LABEL_WIDTH)
                  for kws, label in zip(found.keywords, found.labels, strict=True)]
     post(msg.ClustersNamed(view, layout, found.labels, short, x, y))
+
+
+def trust(ds, layout: str, post: Post) -> None:
+    """How far the layout can be trusted (a k-d tree over it; seconds at 1M entities)."""
+    with failing_as(f"trust of {layout}"):
+        found = ds.trust(layout)
+        col = colour_by_trust(found.share)
+    post(msg.TrustComputed(layout, found, col))
 
 
 def groups(ds, group_mode: str, threshold_view, degree: np.ndarray | None, post: Post) -> None:

@@ -95,6 +95,15 @@ class ClustersNamed(Message):
 
 
 @dataclass
+class TrustComputed(Message):
+    """How far the layout `layout` can be trusted (engine.trust.Trust), and its colouring."""
+
+    layout: str
+    trust: object
+    colouring: Colouring
+
+
+@dataclass
 class ColouringComputed(Message):
     colouring: Colouring
 

@@ -169,19 +169,30 @@ class Colouring:
     legend: list[tuple[str, int]] = field(default_factory=list)
     view: Clusters | None = None  # the communities coloured, to list them too
     examples: list = field(default_factory=list)  # a few best-connected members of each
+    palette: tuple[str, ...] | None = None  # colours of its own (default: the scatter's)
 
 
-def group_modes(community_methods, metadata_columns) -> list[str]:
+# the kept share in fifths, where the map distorts (red) to where it holds (cyan); no yellow,
+# the highlight's colour
+TRUST_PALETTE = ("#ff4d4d", "#ff8c42", "#c8b45b", "#4cd37a", "#2fd4d4")
+
+
+def group_modes(community_methods, metadata_columns, trust: bool = False) -> list[str]:
+    """What the groups can stand for; `trust` when the file has a graph and a layout."""
     modes = ["clusters"]
     modes += [f"community:{m}" for m in community_methods]
     modes += [f"column:{c}" for c in metadata_columns if c != "weight"]
     modes.append("degree")
+    if trust:
+        modes.append("trust")
     return modes
 
 
 def mode_title(mode: str) -> str:
     if mode == "clusters":
         return "clusters"
+    if mode == "trust":
+        return "trust"
     kind, _, name = mode.partition(":")
     name = plain_label(name, 40)  # a metadata column's name is data
     return {"community": f"communities ({name})", "column": name}.get(kind, plain_label(mode))
@@ -232,6 +243,23 @@ def colour_by_values(values: np.ndarray, mode: str) -> Colouring:
     groups = lut[inverse.ravel()]
     legend = [(str(cats[c]), g) for g, c in enumerate(top[:36])]
     return Colouring(mode, mode_title(mode), groups, legend)
+
+
+def colour_by_trust(share: np.ndarray) -> Colouring:
+    """Each entity by the share of its neighbours kept on the map, in fifths (0–20% … 80–100%);
+    none without neighbours."""
+    share = np.asarray(share, dtype=np.float64)
+    groups = np.full(len(share), -1, dtype=np.int32)
+    ok = np.isfinite(share)
+    groups[ok] = np.clip(np.floor(share[ok] * 5), 0, 4).astype(np.int32)
+    legend = [(f"{20 * g}–{20 * (g + 1)}% kept", g) for g in range(5)]
+    return Colouring("trust", mode_title("trust"), groups, legend, palette=TRUST_PALETTE)
+
+
+def trust_note(mean: float, trustworthiness: float | None) -> str:
+    """The status line's word on the layout: "trust 26% · T 0.86"."""
+    text = "trust —" if mean != mean else f"trust {mean:.0%}"
+    return text if trustworthiness is None else f"{text} · T {trustworthiness:.2f}"
 
 
 def _num(x: float) -> str:

@@ -1046,3 +1046,38 @@ async def test_names_follow_the_threshold_the_colour_and_the_zoom(explorer, sett
         scatter.reset_view()
         await pilot.pause()
         assert scatter.regions_drawn
+
+
+async def test_trust_on_the_status_line_as_a_colour_and_in_the_neighbours(explorer, settle):
+    from engine.dataset import Dataset
+    from engine.trust import far_on_map
+    from tui.state import TRUST_PALETTE
+    from tui.widgets.neighbours import FAR_MARK
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        with Dataset.open(app.path) as ds:
+            want = ds.trust(app.layout_name)
+        assert app.trust is not None and app.trust.layout == app.layout_name
+        assert app.trust.trust.mean == pytest.approx(want.mean)
+        status = static_text(app.query_one("#status"))
+        assert f"trust {want.mean:.0%} · T {want.trustworthiness:.2f}" in status
+        assert "trust" in app.group_modes
+        app.choose_group_mode("trust")
+        await settle(pilot)
+        assert app.colour.mode == "trust" and app.colour.palette == TRUST_PALETTE
+        fifths = np.clip(np.floor(want.share * 5), 0, 4)
+        assert (app.colour.groups == np.where(np.isfinite(want.share), fifths, -1)).all()
+        assert "0–20% kept" in static_text(app.query_one("#legend"))
+        # the selection whose true neighbours the map scatters most
+        row_far = [far_on_map(i, ds_row[ds_row >= 0], app.xy, want.radius).sum()
+                   for i, ds_row in enumerate(app.graph.idx)]
+        i = int(np.argmax(row_far))
+        app.select(i)
+        await settle(pilot)
+        rows = option_texts(app.query_one("#nb-list", OptionList))
+        far = far_on_map(i, app.graph.idx[i][app.graph.idx[i] >= 0], app.xy, want.radius)
+        assert far.any()
+        assert [FAR_MARK in r for r in rows] == far.tolist()
+        head = static_text(app.query_one("#nb-head"))
+        assert f"{FAR_MARK} {int(far.sum())} far on the map" in head

@@ -138,6 +138,7 @@ def test_colour_modes_in_cycle_order_without_weight():
         "clusters", "community:slpa", "community:label-propagation", "column:genres",
         "column:year", "degree"]
     assert group_modes([], []) == ["clusters", "degree"]
+    assert group_modes([], [], trust=True) == ["clusters", "degree", "trust"]
 
 
 @pytest.mark.parametrize("mode, title", [
@@ -276,3 +277,14 @@ def test_map_labels_keep_whole_keywords_that_fit():
     assert map_label(["rings", "lord", "Fantasy"], "x", 24) == "rings, lord, Fantasy"
     assert map_label(["a-very-long-keyword-indeed"], "x", 10) == "a-very-long-keyword-indeed"
     assert map_label([], "Central Member", 24) == "Central Member"
+
+
+def test_trust_colouring_and_note():
+    from tui.state import TRUST_PALETTE, colour_by_trust, trust_note
+    col = colour_by_trust(np.array([0.0, 0.19, 0.2, 0.5, 0.99, 1.0, np.nan]))
+    assert col.groups.tolist() == [0, 0, 1, 2, 4, 4, -1]
+    assert col.legend[0] == ("0–20% kept", 0) and col.palette == TRUST_PALETTE
+    assert "#ffe14d" not in TRUST_PALETTE  # the highlight's yellow stays the highlight's
+    assert trust_note(0.2628, 0.8617) == "trust 26% · T 0.86"
+    assert trust_note(0.5, None) == "trust 50%"
+    assert trust_note(float("nan"), None) == "trust —"

@@ -63,15 +63,16 @@ class ExplorerView(Horizontal):
         groups = colouring.groups
         kind = self.group_kind()
         shown = np.where(groups < group_limit(kind), groups, -1).astype(np.int32)
-        self.query_one(ExplorerScatter).set_groups(shown, list(PALETTE))
+        self.query_one(ExplorerScatter).set_groups(shown, list(colouring.palette or PALETTE))
         self.query_one(Legend).show(colouring, group_mode, kind)
 
-    def show_status(self, colouring, edges_note: str | None = None) -> None:
-        """The scatter's status, the edges drawn (or why not) and what the colours stand for
-        (clusters until loaded)."""
+    def show_status(self, colouring, edges_note: str | None = None,
+                    trust: str | None = None) -> None:
+        """The scatter's status, the edges drawn (or why not), how far the layout holds and
+        what the colours stand for (clusters until loaded)."""
         self.query_one(StatusLine).show_view(self.query_one(ExplorerScatter).status,
                                              colouring.title if colouring else "clusters",
-                                             edges_note)
+                                             edges_note, trust)
 
     # ---- which side pane shows and has the focus ---------------------------------------------
 

@@ -28,11 +28,14 @@ def group_limit(kind: str) -> int:
     return {"symbols": SYMBOL_GROUPS, "mono": 0, "16": len(ANSI_PALETTE)}.get(kind, len(PALETTE))
 
 
-def swatch(g: int, kind: str) -> Text:
+def swatch(g: int, kind: str, palette: tuple[str, ...] | None = None) -> Text:
+    """How group g looks in the scatter; `palette`: the colouring's own colours, if any."""
     if kind == "symbols":
         return Text(GROUP_SYMBOLS[g], style="bold")
-    palette = ANSI_PALETTE if kind == "16" else PALETTE
-    return Text("■", style=palette[g]) if g < len(palette) else Text(" ")
+    if kind == "16":
+        palette = ANSI_PALETTE
+    palette = palette or PALETTE
+    return Text("■", style=palette[g % len(palette)]) if g < group_limit(kind) else Text(" ")
 
 
 def swatches(group_mode: str, kind: str) -> list[Text]:
@@ -55,7 +58,7 @@ class Legend(Static):
         for name, g in colouring.legend:
             if g >= limit:
                 break
-            text.append_text(swatch(g, kind))
+            text.append_text(swatch(g, kind, colouring.palette))
             text.append(" ")
             text.append_text(label_text(name, 20))
             text.append("  ")

@@ -13,6 +13,7 @@ from tui.widgets.common import Pane, label_text
 from tui.widgets.plot import VimList
 
 BAR = 5
+FAR_MARK = "⇢"  # a true neighbour the map puts far away
 
 
 class NeighboursPane(Pane):
@@ -20,7 +21,9 @@ class NeighboursPane(Pane):
     HELP = ("The nearest neighbours of the selection, best first, with their similarity and a "
             "bar scaled to the graph's range of similarities. Up/Down move, Enter makes the "
             "highlighted neighbour the selection (walking the graph), Backspace goes back "
-            "along the trail shown at the top after the selection (‹ most recent first).")
+            "along the trail shown at the top after the selection (‹ most recent first). "
+            f"{FAR_MARK} marks a neighbour the map puts far away: more than twice as far as the "
+            "selection's k-th nearest point on the map.")
 
     class Chosen(Message):
         """A neighbour was chosen to become the selection."""
@@ -43,20 +46,23 @@ class NeighboursPane(Pane):
         self.query_one("#nb-head", Static).update(Text(text, style="dim"))
         self.query_one("#nb-list", OptionList).clear_options()
 
-    def show_entity(self, i: int, trail: list[int], graph, labels: np.ndarray) -> None:
+    def show_entity(self, i: int, trail: list[int], graph, labels: np.ndarray,
+                    far: np.ndarray | None = None) -> None:
         """Entity i's stored neighbours in `graph` (a messages.Graph, None while it loads);
-        trail: earlier selections, oldest first."""
+        trail: earlier selections, oldest first; far: which of them sit far away on the map
+        (engine.trust.far_on_map; None: not known yet)."""
         if graph is None:
             self.show_message("loading the neighbour graph…")
             return
         idx, sim = graph.idx[i], graph.sim[i]
         keep = idx >= 0
         self.show(labels[i], [labels[t] for t in trail], idx[keep], sim[keep], labels,
-                  graph.sim_lo, graph.sim_hi)
+                  graph.sim_lo, graph.sim_hi, far)
 
     def show(self, query_label, trail: list, idx: np.ndarray, sim: np.ndarray,
-             labels: np.ndarray, lo: float, hi: float) -> None:
-        """Neighbours idx/sim of the entity labelled query_label; trail = earlier labels."""
+             labels: np.ndarray, lo: float, hi: float, far: np.ndarray | None = None) -> None:
+        """Neighbours idx/sim of the entity labelled query_label; trail = earlier labels;
+        a neighbour far away on the map is marked ⇢."""
         # the selection first, then the trail back from it (most recent first), so a narrow
         # pane cuts the oldest steps, never the selection
         head = Text(no_wrap=True, overflow="ellipsis")
@@ -75,7 +81,8 @@ class NeighboursPane(Pane):
             row.append(f"{rank:>2} ", style="dim")
             row.append(f"{s:.{decimals}f} ")
             row.append(bar((s - lo) / span, BAR), style="green")
-            row.append(" ")
+            row.append(f" {FAR_MARK} " if far is not None and far[rank - 1] else "   ",
+                       style="bold #ff8c42")
             row.append_text(label_text(labels[i], 120))
             options.append(Option(row))
         self._indices = idx.tolist()
@@ -86,6 +93,9 @@ class NeighboursPane(Pane):
         if not options:
             self.query_one("#nb-head", Static).update(
                 head.append("  (no neighbours stored)", style="dim"))
+        elif far is not None and far.any():
+            self.query_one("#nb-head", Static).update(
+                head.append(f"  {FAR_MARK} {int(far.sum())} far on the map", style="dim"))
 
     @property
     def highlighted_index(self) -> int | None:

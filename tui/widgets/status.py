@@ -23,9 +23,10 @@ class PaneTabs(Static):
 class StatusLine(Static):
     """Under the scatter: the view's status and the colouring."""
 
-    def show_view(self, status, colour_title: str, edges_note: str | None = None) -> None:
+    def show_view(self, status, colour_title: str, edges_note: str | None = None,
+                  trust: str | None = None) -> None:
         """`status` is the scatter's ScatterStatus; `edges_note` how many edges are drawn,
-        or that they are hidden."""
+        or that they are hidden; `trust` how far the layout holds ("trust 26% · T 0.86")."""
         text = Text(no_wrap=True, overflow="ellipsis")
         hidden = bool(edges_note) and "hidden" in edges_note
         if hidden:  # a warning: before anything a narrow screen would cut
@@ -40,6 +41,9 @@ class StatusLine(Static):
         text.append(" in view · ", style="dim")
         if edges_note and not hidden:
             text.append(edges_note)
+            text.append(" · ", style="dim")
+        if trust:
+            text.append(trust)
             text.append(" · ", style="dim")
         text.append(f"colour: {colour_title}", style="dim")
         self.update(text)
