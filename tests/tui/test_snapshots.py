@@ -289,3 +289,21 @@ def test_demo_opening_screen(snap_compare, demo_dataset, settle, size):
         assert app.query_one(Scatter).regions_drawn
 
     assert snap_compare(EmbtuiApp(demo_dataset), terminal_size=size, run_before=run_before)
+
+
+def test_demo_trust_view(snap_compare, demo_dataset, settle, size):
+    """The demo coloured by trust (the share of each film's 15 neighbours among its nearest
+    on the UMAP map, in fifths, red to cyan) with "Star Wars: Episode IV" selected: the
+    neighbours the map puts far away are marked ⇢, and the status line gives the mean and
+    the trustworthiness of 1000 sampled films."""
+    from tui.app import EmbtuiApp
+
+    async def run_before(pilot):
+        app = pilot.app
+        await loaded(pilot, settle, demo_dataset)
+        app.select(app.ds.resolve("Star Wars: Episode IV - A New Hope"))
+        app.choose_group_mode("trust")
+        await quiet(pilot, settle, demo_dataset)
+        assert app.colour.mode == "trust" and app.trust is not None
+
+    assert snap_compare(EmbtuiApp(demo_dataset), terminal_size=size, run_before=run_before)
