@@ -368,6 +368,7 @@ class EmbtuiApp(App):
         self.names = message
         self._draw_names()
         self._show_clusters()
+        self.query_one(DetailsPane).show_cluster(self._cluster_text())
 
     def _draw_names(self) -> None:
         """The listed clusters' labels on the map while the map is coloured by them."""
@@ -607,8 +608,10 @@ class EmbtuiApp(App):
         if self.view is None or self.selection is None or self.graph is None:
             return None
         c = self.picks.cluster(self.view)
+        named = self.names
         return cluster_line(self.view, c, made_where(self.view, self.scale, self.threshold),
-                            self.selection)
+                            self.selection,
+                            named.labels if named and named.view is self.view else None)
 
     # ---- what the groups stand for -----------------------------------------------------------
 

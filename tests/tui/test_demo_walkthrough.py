@@ -79,3 +79,39 @@ async def test_star_wars_walkthrough(demo_dataset, tmp_path, settle):
         rows = list(csv.DictReader(out.open()))
         assert {r["id"] for r in rows} == TRILOGY
         assert all("Star Wars" in r["label"] for r in rows)
+
+
+async def test_labels_and_trust_walkthrough(demo_dataset, settle):
+    """The map names its largest clusters as it opens; the Lord of the Rings films' cluster
+    is named by the Rings; `c` up to trust shows where the map holds, and the neighbours the
+    map puts far away are marked."""
+    from tui.widgets.neighbours import FAR_MARK
+    app = EmbtuiApp(demo_dataset)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        drawn = app.query_one(Scatter).regions_drawn
+        assert "Drama, Romance, Comedy" in drawn  # the largest, 400 films
+        assert any(name.startswith("Animation") for name in drawn)  # the Ghibli films
+
+        await pilot.press("slash", *"two towers")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.labels[app.selection] == "Lord of the Rings: The Two Towers, The"
+        c = app.view.cluster_of(app.selection)
+        assert app.names.labels[c] == "rings, lord, Fantasy"
+        assert "rings, lord, Fantasy" in app._cluster_text().plain  # the details pane's line
+
+        for _ in range(len(app.group_modes)):
+            if app.group_mode == "trust":
+                break
+            await pilot.press("c")
+            await settle(pilot)
+        assert app.colour.mode == "trust"
+        assert app.query_one(Scatter).regions_drawn == []  # names go with the clusters' colour
+        status = str(app.query_one("#status").content)
+        assert "trust 26%" in status
+        app.select(app.ds.resolve("Star Wars: Episode IV - A New Hope"))
+        await settle(pilot)
+        rows = [str(o.prompt) for o in app.query_one("#nb-list").options]
+        assert any(FAR_MARK in r and "Lord of the Rings" in r for r in rows)

@@ -62,9 +62,16 @@ class DetailsPane(Pane):
         self.query_one("#details-body", Static).update(grid)
 
 
-def cluster_line(view, c: int | None, where: str, selection: int | None = None) -> Text:
-    """The selection's cluster c in the listed `view`; `where`: "at 0.57", "in slpa". In
-    overlapping communities, every one the selection is in, with its strength."""
+def cluster_line(view, c: int | None, where: str, selection: int | None = None,
+                 names: list[str] | None = None) -> Text:
+    """The selection's cluster c in the listed `view`; `where`: "at 0.57", "in slpa";
+    `names`: the listed clusters' labels, when known. In overlapping communities, every one
+    the selection is in, with its strength."""
+    def named(k: int) -> Text:
+        if names is None or k >= len(names) or not names[k]:
+            return Text("")
+        return Text(" · ").append_text(label_text(names[k], 40, style="bold"))
+
     if view.overlapping and selection is not None:
         found = view.clusters_of(selection)
         if not found:
@@ -72,10 +79,12 @@ def cluster_line(view, c: int | None, where: str, selection: int | None = None) 
         text = Text(f"{len(found)} of {len(view)} {where}:")
         for k, s in found:
             text.append(f"\n{k}, {int(view.sizes[k])} members, strength {s:.2f}")
+            text.append_text(named(k))
         return text
     if c is None:
         return Text(f"none (on its own {where})", style="dim")
-    return Text(f"{c} of {len(view)}, {int(view.sizes[c])} members {where}")
+    return Text(f"{c} of {len(view)}, {int(view.sizes[c])} members {where}").append_text(
+        named(c))
 
 
 def _fmt(value) -> str:
