@@ -118,6 +118,14 @@ class Dataset:
         with self._lock:
             return [c for c in self._store.entity_columns() if c not in ("idx", "id", "label")]
 
+    @cached_property
+    def numeric_columns(self) -> list[str]:
+        """The metadata columns of numbers (what the explorer can weight points by)."""
+        from engine.store import is_numeric_type
+        with self._lock:
+            types = dict(self._store.columns("entities"))
+        return [c for c in self.metadata_columns if is_numeric_type(types.get(c, ""))]
+
     def metadata(self, column: str) -> np.ndarray:
         if column not in self.metadata_columns:
             raise InputError(f"no metadata column '{column}' (columns: "

@@ -102,6 +102,8 @@ class EmbtuiApp(App):
         self.names: msg.ClustersNamed | None = None  # labels of the listed clusters
         self.show_names = True  # n: the clusters' labels on the map
         self.trust: msg.TrustComputed | None = None  # how far the layout shown holds
+        self.emphasis_modes: list[str] = ["off"]  # w: what weighs the density shading
+        self.emphasis = "off"
         self.picks = Selection()
         self.search_ready = False
         self.noted: set[str] = set()  # panes showing why the file lacks their data
@@ -198,6 +200,10 @@ class EmbtuiApp(App):
     def compute_trust(self, ds, layout: str) -> None:
         loader.trust(ds, layout, self._post())
 
+    @work(thread=True, exclusive=True, group="weights", exit_on_error=False)
+    def compute_weights(self, ds, mode: str) -> None:
+        loader.weights(ds, mode, self._post())
+
     @work(thread=True, exclusive=True, group="colour", exit_on_error=False)
     def compute_colouring(self, ds, group_mode: str, threshold_view, degree) -> None:
         loader.groups(ds, group_mode, threshold_view, degree, self._post())
@@ -273,6 +279,7 @@ class EmbtuiApp(App):
         self.ds, self.n = message.ds, message.n
         self.layouts = message.layouts
         self.group_modes = message.group_modes
+        self.emphasis_modes = message.emphasis_modes
         if not self.layouts:
             self.query_one(StatusLine).update(Text(NO_LAYOUT, style="dim"))
             self.query_one(Scatter).border_title = plain_content(
@@ -380,6 +387,28 @@ class EmbtuiApp(App):
             self.query_one(Scatter).set_regions(named.x, named.y, named.short, sizes)
         else:
             self.query_one(Scatter).set_regions(None)
+
+    def action_cycle_emphasis(self) -> None:
+        """w: weigh the density shading by the next of off, degree, the numeric columns."""
+        modes = self.emphasis_modes
+        i = modes.index(self.emphasis) if self.emphasis in modes else 0
+        self.set_emphasis(modes[(i + 1) % len(modes)])
+        self.say("weight: " + ("none" if self.emphasis == "off" else
+                               mode_title(self.emphasis)), timeout=2)
+
+    def set_emphasis(self, mode: str) -> None:
+        if mode not in self.emphasis_modes:
+            return
+        self.emphasis = mode
+        if mode == "off" or self.ds is None:
+            self.query_one(Scatter).set_weights(None)
+        else:
+            self.compute_weights(self.ds, mode)
+        self._update_status()
+
+    def on_weights_computed(self, message: msg.WeightsComputed) -> None:
+        if message.mode == self.emphasis and self._has_points:
+            self.query_one(Scatter).set_weights(message.weights)
 
     def action_toggle_names(self) -> None:
         self.show_names = not self.show_names
@@ -590,7 +619,9 @@ class EmbtuiApp(App):
             t = self.trust
             note = (trust_note(t.trust.mean, t.trust.trustworthiness)
                     if t is not None and t.layout == self.layout_name else None)
-            self.query_one(ExplorerView).show_status(self.colour, self.edges_note, note)
+            weight = None if self.emphasis == "off" else mode_title(self.emphasis)
+            self.query_one(ExplorerView).show_status(self.colour, self.edges_note, note,
+                                                     weight)
 
     @on(Scatter.ViewChanged)
     def _view_changed(self) -> None:

@@ -46,6 +46,7 @@ class Raster(NamedTuple):
     counts: np.ndarray  # (height, width) int32 points per cell
     group: np.ndarray   # (height, width) int32 most frequent group, ties → smallest; -1 if none
     view: tuple         # (x0, x1, y0, y1) the raster was drawn for
+    weight: np.ndarray | None = None  # (height, width) float64 sum of the points' weights
 
 
 @njit(cache=True, nogil=True)
@@ -60,11 +61,13 @@ def _dot(xi, yi, x0, y1, sx, sy, w2, h4):
 
 
 @njit(cache=True, nogil=True)
-def _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, dense, bits, counts, hist, cell):
+def _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, dense, bits, counts, hist, cell,
+                   weights, wsum):
     """One pass over the points.
 
     With groups and `dense`, counts (cell, group) in `hist`; with groups and not `dense`, stores
-    each point's cell in `cell` (-1 outside) for `_dominant_sparse`.
+    each point's cell in `cell` (-1 outside) for `_dominant_sparse`; with `weights` (empty:
+    none) adds each point's weight to its cell in `wsum`.
     """
     height, width = bits.shape
     w2 = width * 2
@@ -72,6 +75,7 @@ def _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, dense, bits, counts, h
     sx = w2 / (x1 - x0)
     sy = h4 / (y1 - y0)
     has_groups = groups.shape[0] > 0
+    has_weights = weights.shape[0] > 0
     for i in range(x.shape[0]):
         xi = x[i]
         yi = y[i]
@@ -85,6 +89,8 @@ def _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, dense, bits, counts, h
         c = dx >> 1
         bits[r, c] |= DOT_BITS[dy & 3, dx & 1]
         counts[r, c] += 1
+        if has_weights:
+            wsum[r, c] += weights[i]
         if has_groups:
             if dense:
                 g = groups[i]
@@ -273,6 +279,7 @@ def warm_up() -> None:
     global _numba_ready
     one = np.zeros(1)
     rasterize(one, one, (0.0, 1.0, 0.0, 1.0), 1, 1, kernel="numba")
+    rasterize(one, one, (0.0, 1.0, 0.0, 1.0), 1, 1, weights=one, kernel="numba")
     rasterize(one, one, (0.0, 1.0, 0.0, 1.0), 1, 1, groups=np.zeros(1, np.int32),
               kernel="numba")
     cell = np.zeros(1, np.int32)
@@ -282,11 +289,12 @@ def warm_up() -> None:
 
 
 def rasterize(x, y, view, width: int, height: int, groups=None,
-              ngroups: int | None = None, kernel: str = "auto") -> Raster:
+              ngroups: int | None = None, kernel: str = "auto", weights=None) -> Raster:
     """Draw points into a `height`×`width` grid of braille cells.
 
     `groups` (int, one per point; negative = no group) gives each cell its most frequent group.
     `ngroups` (max group + 1) may be passed to skip a scan when the caller already knows it.
+    `weights` (float, one per point) are summed per cell into `Raster.weight`.
     `kernel`: "numba", "numpy" (identical output), or "auto": numba once warm_up() has run.
     """
     x0, x1, y0, y1 = _check_view(view, width, height)
@@ -294,33 +302,46 @@ def rasterize(x, y, view, width: int, height: int, groups=None,
     y = _coords(y)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError("x and y must be 1-d arrays of the same length")
+    w = _weights_of(weights, len(x))
     if kernel == "auto":
         kernel = "numba" if _numba_ready else "numpy"
     if kernel == "numpy":
-        return _rasterize_numpy(x, y, (x0, x1, y0, y1), width, height, groups, ngroups)
+        return _rasterize_numpy(x, y, (x0, x1, y0, y1), width, height, groups, ngroups, w)
     if kernel != "numba":
         raise ValueError(f"kernel must be auto, numba or numpy, got {kernel!r}")
     bits = np.zeros((height, width), dtype=np.uint8)
     counts = np.zeros((height, width), dtype=np.int32)
+    wsum = np.zeros((height, width) if w is not None else (0, 0), dtype=np.float64)
+    ws = w if w is not None else np.zeros(0, dtype=np.float64)
     ncells = width * height
     dominant = np.full(ncells, -1, dtype=np.int32)
     empty = np.zeros(0, dtype=np.int32)
     if groups is None or len(x) == 0:
         _raster_kernel(x, y, x0, x1, y0, y1, empty, 0, True, bits, counts,
-                       np.zeros((0, 0), dtype=np.int32), empty)
-        return Raster(bits, counts, dominant.reshape(height, width), (x0, x1, y0, y1))
-
-    groups, ngroups = _groups_of(groups, len(x), ngroups)
-    if ncells * ngroups <= _DENSE_GROUP_CELLS:
-        hist = np.zeros((ncells, ngroups), dtype=np.int32)
-        _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, True, bits, counts, hist, empty)
-        _dominant_dense(hist, dominant)
+                       np.zeros((0, 0), dtype=np.int32), empty, ws, wsum)
     else:
-        cell = np.empty(len(x), dtype=np.int32)
-        _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, False, bits, counts,
-                       np.zeros((0, 0), dtype=np.int32), cell)
-        _dominant_sparse(cell, groups, ncells, ngroups, dominant)
-    return Raster(bits, counts, dominant.reshape(height, width), (x0, x1, y0, y1))
+        groups, ngroups = _groups_of(groups, len(x), ngroups)
+        if ncells * ngroups <= _DENSE_GROUP_CELLS:
+            hist = np.zeros((ncells, ngroups), dtype=np.int32)
+            _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, True, bits, counts, hist,
+                           empty, ws, wsum)
+            _dominant_dense(hist, dominant)
+        else:
+            cell = np.empty(len(x), dtype=np.int32)
+            _raster_kernel(x, y, x0, x1, y0, y1, groups, ngroups, False, bits, counts,
+                           np.zeros((0, 0), dtype=np.int32), cell, ws, wsum)
+            _dominant_sparse(cell, groups, ncells, ngroups, dominant)
+    return Raster(bits, counts, dominant.reshape(height, width), (x0, x1, y0, y1),
+                  wsum if w is not None else None)
+
+
+def _weights_of(weights, n: int) -> np.ndarray | None:
+    if weights is None:
+        return None
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"weights must have one entry per point, got shape {w.shape}")
+    return np.where(np.isfinite(w), w, 0.0)
 
 
 def rasterize_lines(ax, ay, bx, by, view, width: int, height: int, band=None,
@@ -422,13 +443,16 @@ _BIT_SHIFT = np.zeros(256, np.int64)
 _BIT_SHIFT[DOT_BITS.ravel()] = np.log2(DOT_BITS.ravel()).astype(np.int64)
 
 
-def _rasterize_numpy(x, y, view, width: int, height: int, groups, ngroups) -> Raster:
+def _rasterize_numpy(x, y, view, width: int, height: int, groups, ngroups,
+                     weights=None) -> Raster:
     """rasterize() in whole-array numpy: no numba, so no start-up cost."""
     ncells = width * height
     col, row, bit = locate(x, y, view, width, height)
     inside = col >= 0
     cell = (row * width + col)[inside]
     counts = np.bincount(cell, minlength=ncells).astype(np.int32)
+    wsum = None if weights is None else np.bincount(
+        cell, weights=weights[inside], minlength=ncells).reshape(height, width)
     dots = np.zeros(ncells * 8, dtype=bool)
     dots[cell * 8 + _BIT_SHIFT[bit[inside]]] = True
     bits = np.packbits(dots.reshape(ncells, 8), axis=1, bitorder="little")[:, 0]
@@ -448,7 +472,7 @@ def _rasterize_numpy(x, y, view, width: int, height: int, groups, ngroups) -> Ra
             best = order[first]
             dominant[kc[best]] = kg[best]
     return Raster(bits.reshape(height, width), counts.reshape(height, width),
-                  dominant.reshape(height, width), view)
+                  dominant.reshape(height, width), view, wsum)
 
 
 def locate(x, y, view, width: int, height: int):
@@ -479,17 +503,18 @@ def cell_of(x, y, view, width: int, height: int):
     return col, row
 
 
-def density_level(counts, levels: int, cmax: int | None = None) -> np.ndarray:
+def density_level(counts, levels: int, cmax: float | None = None) -> np.ndarray:
     """Brightness level per cell on a log scale: 0 for empty, 1..levels otherwise.
 
     A cell holding `cmax` points (default: the busiest cell) gets `levels`; a single point
-    gets at least 1, and the top level when every non-empty cell holds one point.
+    gets at least 1, and the top level when every non-empty cell holds one point. `counts`
+    may be weight sums (Raster.weight) instead: the same scale over them.
     """
     counts = np.asarray(counts)
     if levels < 1:
         raise ValueError("levels must be at least 1")
     if cmax is None:
-        cmax = int(counts.max()) if counts.size else 0
+        cmax = counts.max() if counts.size else 0
     out = np.zeros(counts.shape, dtype=np.uint8)
     nonempty = counts > 0
     if cmax <= 0 or not nonempty.any():

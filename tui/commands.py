@@ -29,6 +29,10 @@ class ExplorerCommands(Provider):
         for mode in app.group_modes:
             out.append((f"Colour by {mode_title(mode)}", partial(app.choose_group_mode, mode),
                         "colour the scatter"))
+        for mode in app.emphasis_modes:
+            what = "nothing (every point counts one)" if mode == "off" else mode_title(mode)
+            out.append((f"Weight the shading by {what}", partial(app.set_emphasis, mode),
+                        "hubs (or high values) stand out as brighter cells"))
         for name in app.layouts:
             out.append((f"Layout: {name}", partial(app.show_layout, name), "show this layout"))
         if app.selection is not None:

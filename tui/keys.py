@@ -53,6 +53,9 @@ APP_BINDINGS = [
     Binding("n", "toggle_names", "Labels", show=False, id="app.names",
             tooltip="name the clusters on the map (c-TF-IDF keywords, else the most central "
                     "member)"),
+    Binding("w", "cycle_emphasis", "Weight", show=False, id="app.emphasis",
+            tooltip="weigh the density shading by log degree, then each numeric column, "
+                    "then not at all, so hubs stand out"),
     Binding("m", "toggle_marks", "Braille or symbols", show=False, id="app.marks",
             tooltip="draw points as braille dots or as their group's symbol"),
     *Scatter.VIEW_BINDINGS,  # zoom and pan from any pane, not only the focused scatter

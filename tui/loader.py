@@ -21,6 +21,8 @@ from tui.state import (
     colour_by_trust,
     colour_by_view,
     colouring,
+    emphasis_modes,
+    emphasis_weights,
     group_modes,
     map_label,
     mode_title,
@@ -67,7 +69,8 @@ def load(ds, post: Post) -> None:
 def _load(ds, post: Post) -> None:
     post(msg.DatasetOpened(ds, ds.n, ds.layouts,
                            group_modes(ds.community_methods, ds.metadata_columns,
-                                       trust=bool(ds.layouts) and ds.has("knn"))))
+                                       trust=bool(ds.layouts) and ds.has("knn")),
+                           emphasis_modes(ds.numeric_columns)))
     if ds.layouts:
         post(msg.LayoutLoaded(ds.layouts[0], ds.layout(ds.layouts[0])))
     post(msg.LabelsLoaded(ds.ids, ds.labels))
@@ -135,6 +138,14 @@ def trust(ds, layout: str, post: Post) -> None:
         found = ds.trust(layout)
         col = colour_by_trust(found.share)
     post(msg.TrustComputed(layout, found, col))
+
+
+def weights(ds, mode: str, post: Post) -> None:
+    """The density shading's weight per point for emphasis `mode` (degree or a column)."""
+    with failing_as(f"weight by {mode_title(mode)}"):
+        values = ds.in_degree if mode == "degree" else ds.metadata(mode.partition(":")[2])
+        found = emphasis_weights(values)
+    post(msg.WeightsComputed(mode, found))
 
 
 def groups(ds, group_mode: str, threshold_view, degree: np.ndarray | None, post: Post) -> None:

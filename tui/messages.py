@@ -21,6 +21,15 @@ class DatasetOpened(Message):
     n: int
     layouts: list[str]
     group_modes: list[str]
+    emphasis_modes: list[str]
+
+
+@dataclass
+class WeightsComputed(Message):
+    """Each point's weight in the density shading for emphasis `mode`."""
+
+    mode: str
+    weights: np.ndarray
 
 
 @dataclass

@@ -764,7 +764,7 @@ KEY_TEXT = {
     "tab": "Tab", "shift+tab": "Shift+Tab", "backspace": "Backspace", "plus": "+",
     "equals_sign": "=", "minus": "-", "left": "←", "right": "→", "up": "↑", "down": "↓",
     "shift+left": "Shift+←", "shift+right": "Shift+→", "shift+up": "Shift+↑",
-    "shift+down": "Shift+↓", **{k: k for k in "ceghjklmnqvEHJKLP0"},
+    "shift+down": "Shift+↓", **{k: k for k in "ceghjklmnqvwEHJKLP0"},
 }
 
 
@@ -1081,3 +1081,26 @@ async def test_trust_on_the_status_line_as_a_colour_and_in_the_neighbours(explor
         assert [FAR_MARK in r for r in rows] == far.tolist()
         head = static_text(app.query_one("#nb-head"))
         assert f"{FAR_MARK} {int(far.sum())} far on the map" in head
+
+
+async def test_w_weighs_the_shading_by_degree_then_columns(explorer, settle):
+    from tui.state import emphasis_weights
+    app = explorer()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        scatter = app.query_one(Scatter)
+        assert app.emphasis_modes[:2] == ["off", "degree"] and app.emphasis == "off"
+        plain = scatter._current_raster()
+        assert plain.weight is None
+        await pilot.press("w")
+        await settle(pilot)
+        assert app.emphasis == "degree"
+        np.testing.assert_allclose(scatter._weights, emphasis_weights(app.graph.degree))
+        raster = scatter._current_raster()
+        assert raster.weight is not None and (raster.weight >= raster.counts).all()
+        assert "weight: degree" in static_text(app.query_one("#status"))
+        for _ in range(len(app.emphasis_modes) - 1):
+            await pilot.press("w")
+            await settle(pilot)
+        assert app.emphasis == "off" and scatter._current_raster().weight is None
+        assert "weight:" not in static_text(app.query_one("#status"))

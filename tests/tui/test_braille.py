@@ -369,3 +369,38 @@ def test_other_controls_and_truncation():
     assert plain_label("日本語テキスト", max_len=5) == "日本…"
     assert plain_label(None) == "" and plain_label(42) == "42"
     assert plain_label("e\u0301") == "é"   # NFC: one cell, not a dangling combining mark
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 200), width=st.integers(1, 6),
+       height=st.integers(1, 4))
+def test_weights_sum_per_cell_as_a_direct_loop(seed, n, width, height):
+    rng = np.random.default_rng(seed)
+    x = (rng.integers(-4, 4 * width + 4, n) / 2).astype(np.float32)
+    y = (rng.integers(-4, 8 * height + 4, n) / 2).astype(np.float32)
+    w = rng.random(n) * 5
+    w[rng.random(n) < 0.1] = np.nan  # a missing weight counts 0
+    view = (0.0, 2.0 * width, 0.0, 4.0 * height)
+    r = rasterize(x, y, view, width, height, weights=w)
+    want = np.zeros((height, width))
+    for xi, yi, wi in zip(x, y, w, strict=True):
+        col, row = cell_of(xi, yi, view, width, height)
+        if col >= 0 and np.isfinite(wi):
+            want[row, col] += wi
+    np.testing.assert_allclose(r.weight, want, rtol=1e-12, atol=1e-12)
+    assert rasterize(x, y, view, width, height).weight is None
+
+
+def test_weighted_frames_agree_between_kernels_and_brighten_heavy_cells():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(2, 50_000)).astype(np.float32)
+    w = 1 + np.log1p(rng.integers(0, 100, len(x)))
+    a = rasterize(x, y, (-2, 2, -2, 2), 80, 20, weights=w, kernel="numpy")
+    b = rasterize(x, y, (-2, 2, -2, 2), 80, 20, weights=w, kernel="numba")
+    np.testing.assert_allclose(a.weight, b.weight, rtol=1e-12)
+    # two cells of one point each: the heavier one is the brighter
+    two = rasterize(np.array([0.5, 2.5]), np.array([3.5, 3.5]), (0, 4, 0, 4), 2, 1,
+                    weights=np.array([1.0, 1 + np.log1p(99)]))
+    assert density_level(two.weight, 6).tolist() == [[3, 6]]
+    assert density_level(two.counts, 6).tolist() == [[6, 6]]

@@ -536,3 +536,24 @@ def test_at_most_one_region_name_per_few_rows():
         await pilot.pause()
         assert 1 <= len(scatter.regions_drawn) <= 24 // REGION_ROWS
     run(test)
+
+
+def test_weights_brighten_the_cells_of_heavy_points():
+    async def test(app, scatter, pilot):
+        scatter.show_cursor_label = False
+        far_a, far_b = cell_at(scatter, 5), cell_at(scatter, 6)
+        grid = cells(scatter)
+        assert grid[far_a[1]][far_a[0]][1] == grid[far_b[1]][far_b[0]][1]  # one point each
+        w = np.ones(len(POINTS))
+        w[5] = 20.0
+        scatter.set_weights(w)
+        await pilot.pause()
+        grid = cells(scatter)
+        assert grid[far_a[1]][far_a[0]][1] != grid[far_b[1]][far_b[0]][1]
+        with pytest.raises(ValueError, match="weights"):
+            scatter.set_weights(np.ones(3))
+        scatter.set_weights(None)
+        await pilot.pause()
+        grid = cells(scatter)
+        assert grid[far_a[1]][far_a[0]][1] == grid[far_b[1]][far_b[0]][1]
+    run(test)

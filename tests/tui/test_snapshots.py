@@ -307,3 +307,19 @@ def test_demo_trust_view(snap_compare, demo_dataset, settle, size):
         assert app.colour.mode == "trust" and app.trust is not None
 
     assert snap_compare(EmbtuiApp(demo_dataset), terminal_size=size, run_before=run_before)
+
+
+def test_demo_weighted_by_degree(snap_compare, demo_dataset, settle, size):
+    """The demo weighted by degree (`w` once): each film's weight in the density shading is
+    1 + log(1 + in-degree), so the films many others list among their neighbours light their
+    cells."""
+    from tui.app import EmbtuiApp
+
+    async def run_before(pilot):
+        app = pilot.app
+        await loaded(pilot, settle, demo_dataset)
+        app.set_emphasis("degree")  # what `w` does, without its passing toast
+        await quiet(pilot, settle, demo_dataset)
+        assert app.emphasis == "degree"
+
+    assert snap_compare(EmbtuiApp(demo_dataset), terminal_size=size, run_before=run_before)

@@ -288,3 +288,13 @@ def test_trust_colouring_and_note():
     assert trust_note(0.2628, 0.8617) == "trust 26% · T 0.86"
     assert trust_note(0.5, None) == "trust 50%"
     assert trust_note(float("nan"), None) == "trust —"
+
+
+def test_emphasis_weights_and_modes():
+    from tui.state import emphasis_modes, emphasis_weights
+    w = emphasis_weights(np.array([0, 1, 99, np.nan]))
+    assert w[0] == 1.0 and w[1] == pytest.approx(1 + math.log(2))
+    assert w[2] == pytest.approx(1 + math.log(100)) and w[3] == 1.0
+    assert emphasis_weights(np.array([1990, 2000]))[0] == 1.0  # from the least value
+    assert emphasis_modes(["weight", "year"]) == ["off", "degree", "column:weight",
+                                                  "column:year"]

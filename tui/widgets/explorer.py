@@ -67,12 +67,12 @@ class ExplorerView(Horizontal):
         self.query_one(Legend).show(colouring, group_mode, kind)
 
     def show_status(self, colouring, edges_note: str | None = None,
-                    trust: str | None = None) -> None:
-        """The scatter's status, the edges drawn (or why not), how far the layout holds and
-        what the colours stand for (clusters until loaded)."""
+                    trust: str | None = None, weight: str | None = None) -> None:
+        """The scatter's status, the edges drawn (or why not), how far the layout holds,
+        what the colours stand for (clusters until loaded) and what weighs the shading."""
         self.query_one(StatusLine).show_view(self.query_one(ExplorerScatter).status,
                                              colouring.title if colouring else "clusters",
-                                             edges_note, trust)
+                                             edges_note, trust, weight)
 
     # ---- which side pane shows and has the focus ---------------------------------------------
 

@@ -200,6 +200,7 @@ class Scatter(Widget, can_focus=True):
         self._highlight: np.ndarray | None = None
         self._highlight_labels: list[str | None] | None = None
         self._regions: tuple[np.ndarray, np.ndarray, list[str]] | None = None  # x, y, text
+        self._weights: np.ndarray | None = None  # per point, in the density shading
         # the view: centre and data units per dot; `_fitted` refits on resize
         self._center = (0.0, 0.0)
         self._scale = 1.0
@@ -240,7 +241,7 @@ class Scatter(Widget, can_focus=True):
             self._groups, self._ngroups = None, 0
             self._cursor = self._hover = None
             self._highlight = self._highlight_labels = None
-            self._edges = self._regions = None
+            self._edges = self._regions = self._weights = None
         self._fitted = True
         self._view_changed()
 
@@ -292,6 +293,19 @@ class Scatter(Widget, can_focus=True):
             self._edges = (a, b, band)
         self._edge_key = None
         self._invalidate()
+
+    def set_weights(self, weights=None) -> None:
+        """Weigh each point in the density shading: a cell's brightness follows the sum of
+        its points' weights (None: every point counts one). Weights should be ≥ 1, so that
+        a lone point stays visible."""
+        if weights is None:
+            self._weights = None
+        else:
+            w = np.ascontiguousarray(weights, dtype=np.float64)
+            if w.shape != self._x.shape:
+                raise ValueError(f"weights must have shape ({len(self._x)},), got {w.shape}")
+            self._weights = w
+        self._invalidate(raster=True)
 
     def set_regions(self, x=None, y=None, texts: Sequence[str] | None = None,
                     sizes=None) -> None:
@@ -614,7 +628,7 @@ class Scatter(Widget, can_focus=True):
         key = (view, width, height)
         if self._raster_key != key:
             self._raster = rasterize(self._x, self._y, view, width, height,
-                                     self._groups, self._ngroups)
+                                     self._groups, self._ngroups, weights=self._weights)
             self._raster_key = key
         return self._raster
 
@@ -712,7 +726,8 @@ class Scatter(Widget, can_focus=True):
         width, height = self._plot_size()
         view = raster.view
 
-        level = density_level(raster.counts, levels)
+        level = density_level(raster.counts if raster.weight is None else raster.weight,
+                              levels)
         filled = level > 0
         slot = np.where(raster.group >= 0, raster.group % slots, slots)
         keys = np.where(filled, 1 + EDGE_BANDS + slot * levels + level.astype(np.int32) - 1,

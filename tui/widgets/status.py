@@ -24,9 +24,10 @@ class StatusLine(Static):
     """Under the scatter: the view's status and the colouring."""
 
     def show_view(self, status, colour_title: str, edges_note: str | None = None,
-                  trust: str | None = None) -> None:
+                  trust: str | None = None, weight: str | None = None) -> None:
         """`status` is the scatter's ScatterStatus; `edges_note` how many edges are drawn,
-        or that they are hidden; `trust` how far the layout holds ("trust 26% · T 0.86")."""
+        or that they are hidden; `trust` how far the layout holds ("trust 26% · T 0.86");
+        `weight` what the shading is weighted by."""
         text = Text(no_wrap=True, overflow="ellipsis")
         hidden = bool(edges_note) and "hidden" in edges_note
         if hidden:  # a warning: before anything a narrow screen would cut
@@ -46,4 +47,6 @@ class StatusLine(Static):
             text.append(trust)
             text.append(" · ", style="dim")
         text.append(f"colour: {colour_title}", style="dim")
+        if weight:
+            text.append(f" · weight: {weight}", style="dim")
         self.update(text)
