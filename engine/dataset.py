@@ -302,7 +302,10 @@ class Dataset:
 
     def _sample_similarity(self, idx: np.ndarray):
         from engine.heatmap import group_similarity
-        S, _, source = group_similarity(self, idx)
+        try:
+            S, _, source = group_similarity(self, idx)
+        except InputError as err:  # a file without its vectors: no similarity for pairs
+            return None, str(err)
         if source == "knn":
             return None, "a context graph's similarity is not recomputed for every pair"
         return S, None

@@ -54,8 +54,13 @@ class Terms(NamedTuple):
     """The bag of terms of every entity."""
 
     counts: sp.csr_matrix  # (n, V) int32: occurrences of term t in entity i
-    text: np.ndarray  # (V,) object: each term as shown (a word, or a metadata value)
-    column: np.ndarray  # (V,) object: LABEL_TERMS or the metadata column it came from
+    text: pa.Array  # (V,) string: each term as shown (a word, or a metadata value)
+    source: np.ndarray  # (V,) int16: which of `sources` it came from
+    sources: list[str]  # LABEL_TERMS, then the metadata columns that gave terms
+
+    def term(self, t: int) -> tuple[str, str]:
+        """(text, column) of term t."""
+        return self.text[int(t)].as_py(), self.sources[int(self.source[int(t)])]
 
 
 class Keyword(NamedTuple):
@@ -72,15 +77,24 @@ class ClusterNames(NamedTuple):
     central: np.ndarray  # int64 entity index per cluster (-1: an empty cluster)
 
 
-def label_words(labels: pa.Array, stop_words: set[str]) -> tuple[np.ndarray, pa.Array]:
-    """(entity of each word, the words) of every label, vectorised in Arrow."""
-    text = pc.replace_substring(pc.utf8_lower(labels), "\u2019", "'")
-    parts = pc.split_pattern_regex(pc.fill_null(text, ""), _SEPARATORS)
-    owner = pc.list_parent_indices(parts).to_numpy()
-    words = pc.utf8_trim(pc.list_flatten(parts), "'")
-    keep = pc.and_(pc.greater_equal(pc.utf8_length(words), 2),
-                   pc.invert(pc.is_in(words, pa.array(sorted(stop_words), pa.string()))))
-    return owner[keep.to_numpy(zero_copy_only=False)], pc.filter(words, keep)
+def label_words(labels: pa.Array, stop_words: set[str], chunk: int = 1 << 17
+                ) -> tuple[np.ndarray, pa.Array]:
+    """(entity of each word, the words) of every label, vectorised in Arrow a chunk of labels
+    at a time (the intermediate strings of one chunk only)."""
+    stop = pa.array(sorted(stop_words), pa.string())
+    owners, found = [], []
+    for lo in range(0, len(labels), chunk):
+        text = pc.replace_substring(pc.utf8_lower(labels.slice(lo, chunk)), "\u2019", "'")
+        parts = pc.split_pattern_regex(pc.fill_null(text, ""), _SEPARATORS)
+        owner = pc.list_parent_indices(parts).to_numpy().astype(np.int32) + lo
+        words = pc.utf8_trim(pc.list_flatten(parts), "'")
+        keep = pc.and_(pc.greater_equal(pc.utf8_length(words), 2),
+                       pc.invert(pc.is_in(words, stop)))
+        owners.append(owner[keep.to_numpy(zero_copy_only=False)])
+        found.append(pc.filter(words, keep))
+    if not found:
+        return np.zeros(0, np.int32), pa.array([], pa.string())
+    return np.concatenate(owners), pa.concat_arrays(found)
 
 
 def column_values(values: pa.Array) -> tuple[np.ndarray, pa.Array] | None:
@@ -110,23 +124,20 @@ def terms(labels: pa.Array, columns: dict[str, pa.Array], stop_words: set[str]) 
     sources += [(name, found) for name, col in columns.items()
                 if pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
                 if (found := column_values(col)) is not None]
-    rows, cols, text, column = [], [], [], []
-    for name, (owner, values) in sources:
-        coded = pc.dictionary_encode(values).combine_chunks() if isinstance(
-            values, pa.ChunkedArray) else pc.dictionary_encode(values)
-        rows.append(owner.astype(np.int64))
-        cols.append(coded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-                    + sum(len(t) for t in text))
-        words = np.array(coded.dictionary.to_pylist(), dtype=object)
-        text.append(words)
-        column.append(np.full(len(words), name, dtype=object))
-    size = sum(len(t) for t in text)
-    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    rows, cols, text, source = [], [], [], []
+    size = 0
+    for s, (_, (owner, values)) in enumerate(sources):
+        coded = pc.dictionary_encode(values)
+        rows.append(owner.astype(np.int32))
+        cols.append(coded.indices.to_numpy(zero_copy_only=False).astype(np.int32) + size)
+        text.append(coded.dictionary.cast(pa.string()))
+        source.append(np.full(len(coded.dictionary), s, dtype=np.int16))
+        size += len(coded.dictionary)
+    r, c = np.concatenate(rows), np.concatenate(cols)
     counts = sp.csr_matrix((np.ones(len(r), np.int32), (r, c)), shape=(n, size))
     counts.sum_duplicates()
-    return Terms(counts, np.concatenate(text) if text else np.zeros(0, object),
-                 np.concatenate(column) if column else np.zeros(0, object))
+    return Terms(counts, pa.concat_arrays(text), np.concatenate(source),
+                 [name for name, _ in sources])
 
 
 def class_rows(order: np.ndarray, offsets: np.ndarray, n: int, limit: int
@@ -170,19 +181,28 @@ def central_members(order: np.ndarray, offsets: np.ndarray, limit: int, n: int,
         return central
     pos = np.repeat(np.arange(limit, dtype=np.int64), np.diff(offsets[:limit + 1]))
     ent = order[:end].astype(np.int64)
-    key = pos * n + ent  # one per membership entry: (cluster, entity)
-    sort = np.argsort(key, kind="stable")
-    keys = key[sort]
     degree = np.zeros(end, np.float64)
+    entry_of = np.full(n, -1, np.int64)  # without overlap: each entity's one entry
+    entry_of[ent] = np.arange(end)
+    overlap = bool((entry_of[ent] != np.arange(end)).any())
+    if overlap:  # an entity in several clusters: find (cluster, entity) entries by key
+        key = pos * n + ent
+        sort = np.argsort(key, kind="stable")
+        keys = key[sort]
     for col in range(idx.shape[1]):  # a column of the neighbour lists at a time
         j = idx[ent, col].astype(np.int64)
         s = sim[ent, col].astype(np.float64)
-        want = pos * n + j
-        at = np.minimum(np.searchsorted(keys, want), end - 1)
-        hit = (j >= 0) & (j != ent) & np.isfinite(s) & (keys[at] == want)
+        ok = (j >= 0) & (j != ent) & np.isfinite(s)
+        if overlap:
+            want = pos * n + j
+            at = sort[np.minimum(np.searchsorted(keys, want), end - 1)]
+            hit = ok & (pos[at] == pos) & (ent[at] == j)
+        else:
+            at = entry_of[np.where(j >= 0, j, 0)]
+            hit = ok & (at >= 0) & (pos[np.maximum(at, 0)] == pos)
         w = np.where(hit, s, 0.0)
         degree += w  # the entry's out-edge to another member
-        degree += np.bincount(sort[at], weights=w, minlength=end)  # that member's in-edge
+        degree += np.bincount(np.maximum(at, 0), weights=w, minlength=end)  # its in-edge
     best = np.lexsort((ent, -degree, pos))  # by cluster, degree down, index up
     first = np.flatnonzero(np.r_[True, pos[best][1:] != pos[best][:-1]])
     central[pos[best][first]] = ent[best][first]
@@ -214,8 +234,7 @@ def cluster_names(term_bags: Terms, order: np.ndarray, offsets: np.ndarray,
         ok = (held >= min(MIN_SUPPORT, int(sizes[c]))) & (w > 0)
         t, w = t[ok], w[ok]
         top = np.lexsort((t, -w))[:KEYWORDS]
-        found = [Keyword(str(term_bags.text[t[i]]), str(term_bags.column[t[i]]), float(w[i]))
-                 for i in top]
+        found = [Keyword(*term_bags.term(t[i]), float(w[i])) for i in top]
         keywords.append(found)
         if found:
             names.append(", ".join(distinct_texts(found)[:LABEL_KEYWORDS]))

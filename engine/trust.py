@@ -52,13 +52,19 @@ def layout_neighbours(xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((n, 0), np.int64), np.zeros(n, np.float32)
     finite = np.isfinite(xy).all(axis=1)
     xy = np.where(finite[:, None], xy, 0.0)  # a NaN point: at the origin, as no neighbour
-    dist, idx = cKDTree(xy).query(xy, k=k + 1, workers=-1)
-    dist, idx = np.atleast_2d(dist), np.atleast_2d(idx)
-    me = idx == np.arange(n)[:, None]
-    me[~me.any(axis=1), -1] = True  # where another point at distance 0 came first
-    keep = ~me
-    return (idx[keep].reshape(n, k).astype(np.int64),
-            dist[keep].reshape(n, k)[:, -1].astype(np.float32))
+    tree = cKDTree(xy)
+    out = np.empty((n, k), np.int32 if n < 2**31 else np.int64)
+    radius = np.empty(n, np.float32)
+    for lo in range(0, n, _BLOCK):  # in blocks: the query's float64 rows stay small
+        hi = min(lo + _BLOCK, n)
+        dist, idx = tree.query(xy[lo:hi], k=k + 1, workers=-1)
+        dist, idx = np.atleast_2d(dist), np.atleast_2d(idx)
+        me = idx == np.arange(lo, hi)[:, None]
+        me[~me.any(axis=1), -1] = True  # where another point at distance 0 came first
+        keep = ~me
+        out[lo:hi] = idx[keep].reshape(hi - lo, k)
+        radius[lo:hi] = dist[keep].reshape(hi - lo, k)[:, -1]
+    return out, radius
 
 
 def kept_share(stored: np.ndarray, on_map: np.ndarray) -> np.ndarray:
