@@ -92,3 +92,15 @@ def test_text_commands_on_a_terminal_print_no_colour(shell_exe, hostile, env):
         status, text = _on_terminal(shell_exe, *args, env=env)
         assert status in (0, 1, 2) and "Traceback" not in text, text
         assert "\x1b" not in text, (args, text)
+
+
+def test_cluster_keywords_from_hostile_metadata_are_plain(run, hostile):
+    """A metadata value and column name with escape sequences, as keywords: plain in text,
+    exact (JSON-escaped) in JSON."""
+    doc = json.loads(run("clusters", hostile, "--threshold", "-1", "--json").stdout)
+    keywords = [k for c in doc["clusters"] for k in c["keywords"]]
+    assert {"text": "x\x1b[31my", "from": COLUMN} in [
+        {"text": k["text"], "from": k["from"]} for k in keywords]
+    res = run("clusters", hostile, "--threshold", "-1")
+    assert res.returncode == 0, res.stderr
+    assert "\x1b" not in res.stdout and "x␛[31my" in res.stdout
