@@ -1,4 +1,5 @@
-"""2-D layouts from a precomputed kNN graph: UMAP, and PyMDE → UMAP with the [mde] extra.
+"""2-D layouts from a precomputed kNN graph: UMAP, t-SNE (openTSNE), and PyMDE → UMAP with
+the [mde] extra.
 
 There may be no vectors at all (co-occurrence data), so both layouts work from the graph
 (`idx` (N, k) int32, `sim` (N, k) float32, -1/NaN padding) and never from input vectors.
@@ -52,6 +53,66 @@ def umap_layout(idx: np.ndarray, sim: np.ndarray, metric: str, *, seed: int = 0,
         densmap=False, densmap_kwds={}, output_dens=False, parallel=False,
         verbose=False, tqdm_kwds=_epoch_reporter(progress, epochs))
     return np.ascontiguousarray(xy, dtype=np.float32)
+
+
+# openTSNE's own schedule (TSNE's defaults): early exaggeration 12 for 250 iterations, then
+# 500 at exaggeration 1, learning rate n / 12, momentum 0.8, FFT-interpolated repulsion.
+TSNE_CALLBACK_EVERY = 50
+
+
+def tsne_layout(idx: np.ndarray, sim: np.ndarray, metric: str, *, seed: int = 0,
+                progress: ProgressFn = None) -> np.ndarray:
+    """t-SNE of the kNN graph to (N, 2) float32 with openTSNE, its affinities from the stored
+    rows themselves (no second neighbour search).
+
+    Distances as UMAP's (`similarity_to_distance`); perplexity k / 3, the largest that k
+    neighbours support (openTSNE asks for 3 × perplexity of them); affinities symmetrised
+    as openTSNE's PerplexityBasedNN does; spectral initialisation from them (openTSNE's
+    choice without input vectors), then openTSNE's default schedule. A row with padding is
+    filled with its farthest real neighbour at a distance beyond every real one, where the
+    affinity vanishes; the same seed gives the same coordinates.
+    """
+    try:
+        from openTSNE import TSNE, affinity
+        from openTSNE.nearest_neighbors import PrecomputedNeighbors
+    except ImportError as e:  # a core dependency: only a broken install lacks it
+        raise InputError("the tsne layout needs openTSNE: pip install openTSNE") from e
+    idx = np.asarray(idx)
+    n, k = idx.shape
+    if n <= 3 or k == 0:
+        return umap_layout(idx, sim, metric, seed=seed)
+    nb, dist = _full_rows(idx, similarity_to_distance(sim, metric))
+    perplexity = max(nb.shape[1] / 3, 1.0)
+    aff = affinity.PerplexityBasedNN(knn_index=PrecomputedNeighbors(nb, dist),
+                                     perplexity=perplexity, random_state=seed)
+    iters = 250 + 500
+
+    def report(iteration, error, embedding):
+        progress(float(iteration), float(iters))
+    tsne = TSNE(n_components=2, negative_gradient_method="auto", random_state=seed, n_jobs=1,
+                callbacks=[report] if progress is not None else None,
+                callbacks_every_iters=TSNE_CALLBACK_EVERY)
+    emb = tsne.fit(affinities=aff, initialization="spectral")
+    return np.ascontiguousarray(np.asarray(emb), dtype=np.float32)
+
+
+def _full_rows(idx: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows without padding: each -1 (or non-finite distance) becomes the row's farthest real
+    neighbour at a distance beyond the graph's largest (its affinity ≈ 0); a row without any
+    points at itself, which t-SNE's attraction ignores."""
+    n = len(idx)
+    valid = (idx >= 0) & np.isfinite(dist) & (idx != np.arange(n)[:, None])
+    d = np.where(valid, dist, np.inf)
+    order = np.argsort(d, axis=1, kind="stable")
+    d = np.take_along_axis(d, order, 1)
+    nb = np.take_along_axis(np.where(valid, idx, -1), order, 1).astype(np.int64)
+    count = valid.sum(axis=1)
+    last = np.where(count > 0, nb[np.arange(n), np.maximum(count - 1, 0)], np.arange(n))
+    far = (float(d[np.isfinite(d)].max()) if np.isfinite(d).any() else 1.0) * 10 + 1
+    pad = ~np.isfinite(d)
+    nb = np.where(pad, last[:, None], nb)
+    d = np.where(pad, far, d)
+    return nb, d.astype(np.float64)
 
 
 def fuzzy_graph(idx: np.ndarray, dist: np.ndarray) -> sp.csr_matrix:

@@ -10,7 +10,7 @@ GRAPHS = ("association", "context")
 # The context graph's similarity (engine.concepts): the method's σ on raw weights (default),
 # or σ of the rows scaled to unit mass, 1 − ½‖p − q‖₁ (scale-free).
 CONTEXT_MEASURES = ("sigma", "normalised-l1")
-LAYOUTS = ("umap", "mde-umap")
+LAYOUTS = ("umap", "tsne", "mde-umap")
 COMMUNITIES = ("label-propagation", "slpa", "kmeans")
 # The merge tree behind the thresholds: the kNN graph's, the complete graph's (vectors, all
 # pairs: engine.exact_tree), or auto, the complete graph's up to EXACT_TREE_MAX_N vectors.

@@ -596,6 +596,9 @@ def _layout(opt: BuildOptions, name: str, built: Built, progress: Progress) -> n
     if name == "umap":
         return layouts.umap_layout(idx, sim, _layout_metric(opt), seed=opt.seed,
                                    progress=progress.update)
+    if name == "tsne":
+        return layouts.tsne_layout(idx, sim, _layout_metric(opt), seed=opt.seed,
+                                   progress=progress.update)
     n_neighbors = 15 if opt.mde_neighbors is None else opt.mde_neighbors
     return layouts.mde_umap_layout(idx, sim, _layout_metric(opt), seed=opt.seed,
                                    dim=opt.mde_dim, n_neighbors=n_neighbors,

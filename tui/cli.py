@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--weight", dest="weight_col", help="weight column")
     b.add_argument("-k", type=int, default=15, help="neighbours per entity (default 15)")
     b.add_argument("--layout", action="append", default=None,
-                   help="umap (default) or mde-umap; repeat or comma-separate for several")
+                   help="umap (default), tsne or mde-umap; repeat or comma-separate for several")
     b.add_argument("--communities", action="append", default=None,
                    help="label-propagation, slpa, kmeans (vectors); repeat or comma-separate "
                    "(default: label-propagation; with --graph context also slpa)")

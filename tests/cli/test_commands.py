@@ -267,3 +267,18 @@ def test_info_says_how_far_each_layout_can_be_trusted(run, vectors_dataset, tmp_
     line = next(ln for ln in text.splitlines() if "trust of umap" in ln)
     assert f"{trust.mean:.0%} of each entity's 5 neighbours" in line
     assert f"trustworthiness {trust.trustworthiness:.3f} (60 entities sampled)" in line
+
+
+def test_build_a_tsne_layout_beside_umap(run, vectors_parquet, tmp_path):
+    out = tmp_path / "tsne.duckdb"
+    res = run("build", vectors_parquet, "-o", out, "-k", "5", "--layout", "umap,tsne",
+              "--quiet")
+    assert res.returncode == 0, res.stderr
+    info = json.loads(run("info", out, "--json").stdout)
+    assert {"layout:umap", "layout:tsne"} <= set(info["steps"])
+    assert info["steps"]["layout:tsne"]["params"] == {"layout": "tsne", "seed": 0}
+    assert set(info["trust"]) == {"umap", "tsne"}
+    rows = run("export", out, "--table", "layout", "--layout", "tsne", "--format", "csv")
+    assert rows.returncode == 0 and len(rows.stdout.splitlines()) == 61
+    again = run("build", vectors_parquet, "-o", out, "-k", "5", "--layout", "umap,tsne")
+    assert again.returncode == 0 and "nothing to recompute" in again.stderr

@@ -161,3 +161,36 @@ def test_mde_embeds_in_the_dimensions_and_iterations_asked(blobs):
     assert Y.shape == (len(idx), 4) and np.isfinite(Y).all()
     more = _preserve_neighbors(pymde, torch, len(idx), 4, edges, weights, max_iter=50)
     assert not np.allclose(Y, more)  # the iterations reach the solver
+
+
+# ---- t-SNE (openTSNE) ------------------------------------------------------------------------
+
+def test_tsne_keeps_the_blobs_apart_and_neighbours_close(blobs):
+    from engine.layout import tsne_layout
+    idx, sim = blobs
+    xy = tsne_layout(idx, sim, "euclidean", seed=0)
+    assert xy.shape == (120, 2) and xy.dtype == np.float32 and np.isfinite(xy).all()
+    assert _neighbours_closer_than_random(xy, idx)
+    centres = np.array([xy[:60].mean(0), xy[60:].mean(0)])
+    own = np.linalg.norm(xy[:, None] - centres[None], axis=2).argmin(1)
+    assert (own == np.repeat([0, 1], 60)).all()
+
+
+def test_tsne_same_seed_same_coordinates_and_progress(blobs):
+    from engine.layout import tsne_layout
+    idx, sim = blobs
+    seen = []
+    a = tsne_layout(idx, sim, "euclidean", seed=3, progress=lambda d, t: seen.append((d, t)))
+    b = tsne_layout(idx, sim, "euclidean", seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert seen and seen[-1][1] == 750 and all(d <= t for d, t in seen)
+
+
+def test_tsne_rows_with_padding_are_filled_beyond_every_real_distance():
+    from engine.layout import _full_rows
+    idx = np.array([[1, 2], [0, -1], [-1, -1], [0, 1]])
+    dist = np.array([[0.5, 0.2], [0.1, np.nan], [np.nan, np.nan], [0.3, 0.4]])
+    nb, d = _full_rows(idx, dist)
+    assert nb.tolist() == [[2, 1], [0, 0], [2, 2], [0, 1]]  # nearest first; itself if none
+    far = 0.5 * 10 + 1
+    assert d.tolist() == [[0.2, 0.5], [0.1, far], [far, far], [0.3, 0.4]]
