@@ -1104,3 +1104,22 @@ async def test_w_weighs_the_shading_by_degree_then_columns(explorer, settle):
             await settle(pilot)
         assert app.emphasis == "off" and scatter._current_raster().weight is None
         assert "weight:" not in static_text(app.query_one("#status"))
+
+
+async def test_v_shows_the_tsne_layout_with_its_own_names_and_trust(vectors_parquet, tmp_path,
+                                                                     settle):
+    out = tmp_path / "two-layouts.duckdb"
+    build(vectors_parquet, out, BuildOptions(kind="vectors", k=5, merge_tree="knn",
+                                             layouts=("umap", "tsne")))
+    app = EmbtuiApp(out)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        assert app.layouts == ["umap", "tsne"] and app.layout_name == "umap"
+        umap_centres = app.names.x.copy()
+        await pilot.press("v")
+        await settle(pilot)
+        assert app.layout_name == "tsne"
+        assert app.trust.layout == "tsne" and app.names.layout == "tsne"
+        assert not np.allclose(app.names.x, umap_centres)  # placed on the new map
+        assert app.query_one(Scatter).regions_drawn
+        assert "tsne" in str(app.query_one(Scatter).border_title)
