@@ -211,6 +211,38 @@ class Dataset:
             row_idx, row_sim = row_idx[:k], row_sim[:k]
         return Neighbors(i, row_idx, row_sim, idx.shape[1])
 
+    def nearest_to(self, vector, k: int | None = None) -> Neighbors:
+        """The entities nearest a vector that is not in the file, best first: exact over
+        every stored vector under the build's metric (engine.query). `query` is -1."""
+        from engine.query import check_query_vector, nearest
+        if self.kind != "vectors":
+            raise InputError(f"{self.path} holds no vectors ({self.kind} input): a query "
+                             "vector needs a dataset built from vectors")
+        metric = self.similarity or "cosine"
+        v = check_query_vector(vector, self.dim, metric, "the query")
+        k = int(k) if k is not None else (self.k or 15)
+        with self._lock:  # the blocks stream from DuckDB as they are scored
+            idx, sim = nearest(self._store.vector_blocks(), v, k, metric)
+        return Neighbors(-1, idx.astype(np.int32), sim, self.k)
+
+    @property
+    def text_model(self) -> str | None:
+        """The model the vectors were embedded with (`build --text-column`), else None."""
+        params = self.steps["ingest"].params
+        return params.get("model") if params.get("text") and self.kind == "vectors" else None
+
+    def nearest_to_text(self, text: str, k: int | None = None) -> Neighbors:
+        """The entities nearest a new text, embedded with the model the file's vectors came
+        from (the [text] extra), exact on the stored vectors."""
+        if self.text_model is None:
+            raise InputError(f"{self.path} was not built from text (build --text-column): "
+                             "there is no model to embed the query with")
+        if not str(text).strip():
+            raise InputError("the query text is empty")
+        from engine.text import embed_texts, require_text
+        require_text()
+        return self.nearest_to(embed_texts([str(text)])[0], k)
+
     def find_ids(self, ids) -> np.ndarray:
         """The entities with these exact ids, in the order given; an unknown id is refused."""
         ids = [str(i) for i in ids]

@@ -347,6 +347,19 @@ class Store:
             + " FROM memberships"
         )
 
+    def vector_blocks(self, rows: int = 1 << 16):
+        """(idx, vectors) blocks of at most `rows` entities, in index order, streamed so a
+        query over all vectors never holds them all."""
+        if "vectors" not in self.table_names():
+            return
+        reader = self.con.sql("SELECT idx, vec FROM vectors ORDER BY idx")
+        reader = (getattr(reader, "to_arrow_reader", None) or reader.record_batch)(rows)
+        for batch in reader:
+            col = batch.column(1)
+            values = col.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+            yield (batch.column(0).to_numpy(zero_copy_only=False).astype(np.int64),
+                   values.reshape(-1, col.type.list_size))
+
     def vector_rows(self, idx: np.ndarray) -> np.ndarray | None:
         """The vectors of entities `idx`, in that order (None: the file has none)."""
         if "vectors" not in self.table_names():

@@ -159,7 +159,11 @@ def _parser() -> argparse.ArgumentParser:
 
     n = sub.add_parser("neighbors", help="nearest neighbours of an entity")
     n.add_argument("dataset")
-    n.add_argument("query", help="an id, else the best fuzzy label match")
+    n.add_argument("query", nargs="?", help="an id, else the best fuzzy label match")
+    n.add_argument("--vector", metavar="FILE.npy",
+                   help="instead of QUERY: the entities nearest this vector (exact)")
+    n.add_argument("--text", help="instead of QUERY: the entities nearest this text, embedded "
+                                  "with the model of a --text-column build ([text] extra)")
     n.add_argument("-k", type=int, default=None, help="how many (default: all stored)")
     n.add_argument("--json", action="store_true")
 
@@ -292,8 +296,15 @@ def _cmd_neighbors(args) -> int:
     from engine.dataset import Dataset
     if args.k is not None and args.k < 1:
         raise InputError(f"-k must be at least 1 (got {args.k})")
-    if not args.query.strip():
+    given = [name for name, v in (("QUERY", args.query), ("--vector", args.vector),
+                                  ("--text", args.text)) if v is not None]
+    if len(given) != 1:
+        raise InputError("give one of QUERY, --vector FILE.npy or --text TEXT"
+                         + (f" (got {' and '.join(given)})" if given else ""))
+    if args.query is not None and not args.query.strip():
         raise InputError("the query is empty (give an id or a label)")
+    if args.vector is not None or args.text is not None:
+        return _nearest_to_new(args)
     with Dataset.open(args.dataset) as ds:
         result = ds.neighbors(args.query, args.k)
         if args.k is not None and args.k > result.stored_k:
@@ -306,9 +317,41 @@ def _cmd_neighbors(args) -> int:
                          "neighbors": records})
         else:
             print(f"{_plain(ds.labels[q])}  [{_plain(ds.ids[q])}]")
-            for r in records:
-                print(f"{r['rank']:>4}  {r['similarity']:>7.3f}  {_plain(r['label'], 70)}  "
-                      f"[{_plain(r['id'], 30)}]")
+            _print_neighbour_rows(records)
+    return 0 if records else 1
+
+
+def _print_neighbour_rows(records: list[dict]) -> None:
+    for r in records:
+        print(f"{r['rank']:>4}  {r['similarity']:>7.3f}  {_plain(r['label'], 70)}  "
+              f"[{_plain(r['id'], 30)}]")
+
+
+def _nearest_to_new(args) -> int:
+    """neighbors --vector / --text: exact over the stored vectors, any k."""
+    from engine.dataset import Dataset
+    with Dataset.open(args.dataset) as ds:
+        if args.vector is not None:
+            from engine.query import read_vector_file
+            result = ds.nearest_to(read_vector_file(args.vector), args.k)
+            query = {"vector": args.vector}
+        else:
+            if ds.text_model is not None:
+                from engine.text import model_key, require_text
+                require_text()
+                if model_key() != ds.text_model:
+                    _note(f"the file's vectors came from {ds.text_model}; the query is "
+                          f"embedded with {model_key()}")
+            result = ds.nearest_to_text(args.text, args.k)
+            query = {"text": args.text}
+        records = result.records(ds)
+        if args.json:
+            _print_json({"query": query, "exact": True, "neighbors": records})
+        else:
+            what = (f"the vector in {_plain(args.vector)}" if args.vector is not None
+                    else f"the text \"{_plain(args.text, 60)}\"")
+            print(f"nearest to {what} (exact, over all {ds.n:,} vectors)")
+            _print_neighbour_rows(records)
     return 0 if records else 1
 
 

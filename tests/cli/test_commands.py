@@ -282,3 +282,42 @@ def test_build_a_tsne_layout_beside_umap(run, vectors_parquet, tmp_path):
     assert rows.returncode == 0 and len(rows.stdout.splitlines()) == 61
     again = run("build", vectors_parquet, "-o", out, "-k", "5", "--layout", "umap,tsne")
     assert again.returncode == 0 and "nothing to recompute" in again.stderr
+
+
+def test_neighbors_of_a_new_vector(run, vectors_dataset, tmp_path):
+    from engine.dataset import Dataset
+    with Dataset.open(vectors_dataset) as ds:
+        v = ds.vectors_of([12])[0] * 3.0  # a scaled copy of entity 12: cosine 1
+        want = ds.nearest_to(v, 6).records(ds)
+    np.save(tmp_path / "q.npy", v)
+    doc = json.loads(run("neighbors", vectors_dataset, "--vector", tmp_path / "q.npy", "-k",
+                         "6", "--json").stdout)
+    assert doc["query"] == {"vector": str(tmp_path / "q.npy")} and doc["exact"] is True
+    assert doc["neighbors"] == want and doc["neighbors"][0]["id"] == "e012"
+    text = run("neighbors", vectors_dataset, "--vector", tmp_path / "q.npy", "-k", "2")
+    assert text.returncode == 0 and "exact, over all 60 vectors" in text.stdout
+    assert len(text.stdout.splitlines()) == 3
+
+
+@pytest.mark.parametrize("args, needle", [
+    ((), "give one of QUERY, --vector FILE.npy or --text TEXT"),
+    (("e001", "--vector", "q.npy"), "(got QUERY and --vector)"),
+    (("--vector", "missing.npy"), "no such file (--vector)"),
+    (("--vector", "short.npy"), "the query has 3 dimensions, the dataset's vectors"),
+    (("--vector", "nan.npy"), "NaN or infinity"),
+    (("--text", "a new text"), "was not built from text"),
+])
+def test_neighbors_of_something_new_refused_in_one_line(run, vectors_dataset, tmp_path,
+                                                        args, needle, monkeypatch):
+    np.save(tmp_path / "short.npy", np.ones(3))
+    np.save(tmp_path / "nan.npy", np.full(8, np.nan))
+    monkeypatch.chdir(tmp_path)
+    res = run("neighbors", vectors_dataset, *args)
+    assert res.returncode == 2 and needle in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_a_query_vector_needs_vectors(run, baskets_dataset, tmp_path):
+    np.save(tmp_path / "q.npy", np.ones(4))
+    res = run("neighbors", baskets_dataset, "--vector", tmp_path / "q.npy")
+    assert res.returncode == 2 and "holds no vectors (collections input)" in res.stderr

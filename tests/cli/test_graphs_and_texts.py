@@ -118,6 +118,13 @@ def test_text_column_embeds_and_paraphrases_are_neighbours(run, tmp_path):
     assert any(r.startswith("6,7,7,") for r in rows)  # no text: the label is the id
     again = run("build", src, "--text-column", "title", "-k", "2", "-o", out)
     assert "up to date" in again.stderr
+    # a new text, embedded with the same model: its nearest entities, exact
+    doc = json.loads(run("neighbors", out, "--text", "my dog sleeps on the sofa", "-k", "3",
+                         "--json").stdout)
+    assert doc["query"] == {"text": "my dog sleeps on the sofa"} and doc["exact"]
+    assert {n["id"] for n in doc["neighbors"][:2]} == {"1", "2"}
+    text = run("neighbors", out, "--text", "bread baking")
+    assert text.returncode == 0 and text.stdout.splitlines()[1].split()[-1] in ("[5]", "[6]")
 
 
 def test_kmeans_communities_by_silhouette_or_given_k(run, vectors_parquet, tmp_path):
