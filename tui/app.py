@@ -687,8 +687,18 @@ class EmbtuiApp(App):
     def action_search(self) -> None:
         if self.labels is None:
             return self.say("still loading the labels…")
-        self.push_screen(SearchScreen(self.ds, self.labels),
+        self.push_screen(SearchScreen(self.ds, self.labels, by_meaning=self._text_refusal()),
                          lambda i: None if i is None else self.select(i))
+
+    def _text_refusal(self) -> str | None:
+        """Why the search cannot embed a text here (None: it can): a file built from text
+        and the [text] extra are needed; found without importing torch."""
+        import importlib.util
+        if self.ds is None or getattr(self.ds, "text_model", None) is None:
+            return "this file was not built from text (build --text-column): no model"
+        if importlib.util.find_spec("sentence_transformers") is None:
+            return "embedding a text needs the [text] extra: pip install 'embtui[text]'"
+        return None
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self._focused_pane_name()))

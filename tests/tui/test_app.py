@@ -1123,3 +1123,46 @@ async def test_v_shows_the_tsne_layout_with_its_own_names_and_trust(vectors_parq
         assert not np.allclose(app.names.x, umap_centres)  # placed on the new map
         assert app.query_one(Scatter).regions_drawn
         assert "tsne" in str(app.query_one(Scatter).border_title)
+
+
+needs_text = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("sentence_transformers") is None,
+    reason="the [text] extra is not installed")
+
+
+@needs_text
+@pytest.mark.slow
+async def test_search_by_meaning_in_a_file_built_from_text(tmp_path, settle):
+    src = tmp_path / "items.csv"
+    src.write_text("id,title\n1,A cat sits on the mat\n2,A kitten is resting on the rug\n"
+                   "3,The stock market fell sharply today\n"
+                   "4,Share prices dropped steeply this afternoon\n"
+                   "5,How to bake sourdough bread\n6,A recipe for homemade bread with starter\n")
+    out = tmp_path / "items.duckdb"
+    build(src, out, BuildOptions(kind="vectors", text_col="title", k=2))
+    app = EmbtuiApp(out)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *["space" if c == " " else c
+                                     for c in "my dog sleeps on the sofa"])
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        assert static_text(screen.query_one("#search-status")) == "no matches"
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        rows = option_texts(screen.query_one("#search-results", OptionList))
+        assert len(rows) == 6 and ("cat" in rows[0] or "kitten" in rows[0])
+        assert "by meaning" in static_text(screen.query_one("#search-status"))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.ids[app.selection] in ("1", "2")
+
+
+async def test_search_by_meaning_says_why_not_in_other_files(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"alpha", "ctrl+t")
+        await settle(pilot)
+        assert "not built from text" in static_text(app.screen.query_one("#search-status"))

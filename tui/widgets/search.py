@@ -43,10 +43,16 @@ class SearchScreen(ModalScreen[int | None]):
     HELP_TITLE = "Search"
     HELP = ("Type to search the labels; results are ranked best first and update on every "
             "keystroke, matched characters marked. Down/Up move through the results, Enter "
-            "jumps the cursor and selection to the highlighted one, Escape closes.")
+            "jumps the cursor and selection to the highlighted one, Escape closes. In a file "
+            "built from text (build --text-column, with the [text] extra), Ctrl+T lists the "
+            "entities nearest the typed text by meaning instead: the text embedded with the "
+            "file's model, exact over its vectors; typing again goes back to the labels.")
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="search.close"),
+        Binding("ctrl+t", "nearest_text", "Nearest to this text", id="search.nearest_text",
+                tooltip="the entities nearest the typed text by meaning (a file built from "
+                        "text)"),
         Binding("down", "results_down", "Results", show=False, id="search.down"),
         Binding("up", "results_up", "Results", show=False, id="search.up"),
     ]
@@ -93,12 +99,15 @@ class SearchScreen(ModalScreen[int | None]):
             self.rows = rows
             self.note = note
 
-    def __init__(self, ds, labels: np.ndarray | None, query: str = "") -> None:
+    def __init__(self, ds, labels: np.ndarray | None, query: str = "",
+                 by_meaning: str | None = None) -> None:
+        """`by_meaning`: why Ctrl+T cannot embed a text here, or None when it can."""
         super().__init__()
         self._ds = ds
         self._labels = labels
         self._initial = query
         self._idx: list[int] = []
+        self._by_meaning = by_meaning
 
     def compose(self):
         with Vertical(id="search-box") as box:
@@ -141,6 +150,36 @@ class SearchScreen(ModalScreen[int | None]):
             note = "no matches"
         if not worker.is_cancelled:
             self.post_message(self.Results(query, np.asarray(idx), rows, note))
+
+    def action_nearest_text(self) -> None:
+        query = self.query_one("#search-input", Input).value
+        status = self.query_one("#search-status", Static)
+        if self._by_meaning is not None:
+            status.update(Text(self._by_meaning, style="dim"))
+        elif not query.strip():
+            status.update(Text("type a text first, then Ctrl+T", style="dim"))
+        else:
+            status.update(Text("embedding the text…", style="dim"))
+            self.run_text_query(query)
+
+    @work(thread=True, exclusive=True, group="search")
+    def run_text_query(self, query: str) -> None:
+        """The entities nearest `query` by meaning (Dataset.nearest_to_text), best first."""
+        try:
+            found = self._ds.nearest_to_text(query, LIMIT)
+        except Exception as err:  # a failure is the status line's, not a crash
+            self.post_message(self.Results(query, np.zeros(0, np.int64), [],
+                                           plain_label(str(err).splitlines()[0], 200)))
+            return
+        rows = []
+        for i, sim in zip(found.idx.tolist(), found.sim.tolist(), strict=True):
+            row = Text(f"{sim:.3f} ", style="dim", no_wrap=True, overflow="ellipsis")
+            row.append(plain_label(self._labels[i]))
+            rows.append(row)
+        note = (f"nearest {len(rows)} by meaning (exact, over every vector) · Enter jumps · "
+                "type to search labels again")
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Results(query, found.idx.astype(np.int64), rows, note))
 
     def on_search_screen_results(self, message: Results) -> None:
         if message.query != self.query_one("#search-input", Input).value:
