@@ -200,6 +200,49 @@ def read_texts(source, *, text_col: str, id_col: str | None = None,
     return Ingested("vectors", _entities_of(rows, ids, meta), vectors=X)
 
 
+def read_images(source, *, image_col: str, weights: str | None = None,
+                id_col: str | None = None, label_col: str | None = None,
+                weight_col: str | None = None, table: str | None = None,
+                name: str | None = None, progress=None) -> Ingested:
+    """Rows with a column of image file paths (relative ones from the input file's folder),
+    embedded with ResNet-18 (engine.images, the [image] extra). The path is the label
+    unless label_col names another column; a row without a path is refused."""
+    from engine import images
+    images.require_image()
+    images.weights_key(weights)  # missing weights: refused before anything is read
+    if _is_npy(source):
+        raise InputError(f"{source}: a .npy file holds vectors, not image paths")
+    with open_source(source, table=table, name=name) as src:
+        display = src.name
+        types = dict(src.columns())
+        cols = list(types)
+        for col, what in ((image_col, "image"), (id_col, "id"), (label_col, "label"),
+                          (weight_col, "weight")):
+            _require(cols, col, what, display)
+        if not src.row_count():
+            raise InputError(f"{display} has no rows")
+        id_col, label_col, weight_col = _default_columns(types, id_col, label_col or image_col,
+                                                         weight_col)
+        src.read_as_text([id_col, label_col, image_col])
+        taken = {c for c in (id_col, label_col, weight_col) if c}
+        meta = [c for c in cols if c not in taken]
+        rows = src.entity_rows(id_col=id_col, label_col=label_col, weight_col=weight_col,
+                               meta=meta, text_col=image_col)
+    ids = rows.column("_id").combine_chunks()
+    _check_ids(ids, display)
+    paths, id_list = rows.column("_text").to_pylist(), ids.to_pylist()
+    missing = [i for i, p in zip(id_list, paths, strict=True) if not p]
+    if missing:
+        raise InputError(f"{display}: the row of id '{missing[0]}' has no image path in "
+                         f"'{image_col}'" + (f" (and {len(missing) - 1} more)"
+                                             if len(missing) > 1 else ""))
+    base = os.path.dirname(os.path.abspath(source)) if isinstance(source, (str, os.PathLike)) \
+        else os.getcwd()
+    paths = [p if os.path.isabs(p) else os.path.join(base, p) for p in paths]
+    X = images.embed_images(paths, id_list, weights=weights, progress=progress)
+    return Ingested("vectors", _entities_of(rows, ids, meta), vectors=X)
+
+
 def _read_npy(path: str, labels_file: str | None, metric: str) -> Ingested:
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")

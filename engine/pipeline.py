@@ -272,7 +272,8 @@ def _steps(opt: BuildOptions, source, source_name: str | None, source_key: str,
     entities (an exact graph leaves the seed out), so the steps after ingest are planned once
     it has run or been found cached."""
     ingest = plan_ingest(opt, source_key)
-    reading = ("reading input" if opt.text_col is None
+    reading = ("embedding images" if opt.image_col is not None else "reading input"
+               if opt.text_col is None
                else "cutting texts into windows" if opt.windows else "embedding texts")
     yield _step(ingest, reading,
                 partial(_ingest, opt, source, source_name), _write_ingest)
@@ -400,6 +401,8 @@ def _check_options(opt: BuildOptions) -> None:
             raise InputError(f"unknown context measure '{opt.context_measure}' (use "
                              f"{', '.join(CONTEXT_MEASURES)})")
     _check_pairs(opt)
+    if opt.image_col is not None or opt.image_weights is not None:
+        _check_images(opt)
     if opt.windows is not None:
         _check_windows(opt)
     elif opt.stop_words is not None:
@@ -460,6 +463,18 @@ def _check_pairs(opt: BuildOptions) -> None:
         raise InputError(f"--pair-scale must be a positive number (got {scale})")
 
 
+def _check_images(opt: BuildOptions) -> None:
+    if opt.image_col is None:
+        raise InputError("--image-weights applies to --image-column only")
+    if opt.kind != "vectors":
+        raise InputError("--image-column embeds images as vectors; it does not go with "
+                         "--collections")
+    if opt.text_col is not None or opt.vector_col is not None:
+        raise InputError("give one of --image-column, --text-column and --vector")
+    from engine.images import require_image
+    require_image()
+
+
 def _check_windows(opt: BuildOptions) -> None:
     """Text as collections: only the options that mean something for it."""
     if opt.text_col is None:
@@ -492,6 +507,12 @@ def _ingest(opt: BuildOptions, source, name: str | None, built: Built,
         return read_windows(source, text_col=opt.text_col, windows=opt.windows,
                             stop_words=opt.stop_words, min_count=opt.min_count,
                             table=opt.table, name=name)
+    if opt.image_col is not None:
+        from engine.ingest import read_images
+        return read_images(source, image_col=opt.image_col, weights=opt.image_weights,
+                           id_col=opt.id_col, label_col=opt.label_col,
+                           weight_col=opt.weight_col, table=opt.table, name=name,
+                           progress=progress.update)
     if opt.text_col is not None:
         from engine.ingest import read_texts
         return read_texts(source, text_col=opt.text_col, id_col=opt.id_col,

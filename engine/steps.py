@@ -31,6 +31,8 @@ class BuildOptions:
     table: str | None = None
     labels_file: str | None = None
     text_col: str | None = None  # embed this column with the packaged MiniLM model
+    image_col: str | None = None  # embed the images at these paths with ResNet-18
+    image_weights: str | None = None  # a ResNet-18 state dict file, "random" (tests), or None
     # collections
     collection_col: str | None = None
     entity_col: str | None = None
@@ -101,6 +103,9 @@ def _ingest_params(opt: BuildOptions) -> dict:
         if opt.text_col is not None:
             from engine.text import model_key
             params.update(text=opt.text_col, model=model_key())
+        if opt.image_col is not None:
+            from engine.images import weights_key
+            params.update(image=opt.image_col, model=weights_key(opt.image_weights))
         return params
     if opt.windows is not None:
         from engine.words import TOKENIZER_VERSION, stop_words_key

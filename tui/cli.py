@@ -74,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="embed this text column with the packaged all-MiniLM-L6-v2 model "
                    "(the [text] extra); it is also the label unless --label says otherwise. "
                    "With --windows, its words become collections instead")
+    v.add_argument("--image-column", dest="image_col", metavar="COL",
+                   help="embed the image files this column names (relative to the input's "
+                   "folder) with ResNet-18 up to its pooling layer, 512 dimensions (the "
+                   "[image] extra); the path is the label unless --label says otherwise")
+    v.add_argument("--image-weights", dest="image_weights", metavar="FILE",
+                   help="a ResNet-18 state dict (default: torchvision's ImageNet weights from "
+                   "torch's cache, never downloaded); 'random' is for tests only")
     c = b.add_argument_group("collections")
     c.add_argument("--collections", action="store_true",
                    help="input rows are (collection, entity[, weight])")
@@ -680,7 +687,8 @@ def _build_options(args):
     return BuildOptions(
         kind=kind, id_col=args.id_col, label_col=args.label_col, vector_col=args.vector_col,
         weight_col=args.weight_col, metric=args.metric, table=args.table,
-        labels_file=args.labels_file, text_col=args.text_col,
+        labels_file=args.labels_file, text_col=args.text_col, image_col=args.image_col,
+        image_weights=args.image_weights,
         collection_col=args.collection_col, entity_col=args.entity_col,
         meta_cols=tuple(args.meta_cols), measure=args.measure, min_count=args.min_count,
         max_collection_size=(None if args.max_collection_size == 0
