@@ -23,7 +23,7 @@ from engine.methods import (
 )
 
 COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export", "heatmap",
-            "pairs")
+            "pairs", "compare")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -173,6 +173,18 @@ def _parser() -> argparse.ArgumentParser:
                                   "with the model of a --text-column build ([text] extra)")
     n.add_argument("-k", type=int, default=None, help="how many (default: all stored)")
     n.add_argument("--json", action="store_true")
+
+    cm = sub.add_parser("compare", help="two embeddings of the same entities (two dataset "
+                        "files, matched by id): neighbour overlap and cluster agreement")
+    cm.add_argument("a", metavar="A.duckdb")
+    cm.add_argument("b", metavar="B.duckdb")
+    cm.add_argument("-k", type=int, default=None,
+                    help="neighbours compared per entity (default: the smaller stored k)")
+    cm.add_argument("--method", help="compare these stored communities of both files "
+                                     "(default: the clusters at each file's opening threshold)")
+    cm.add_argument("--limit", type=int, default=10,
+                    help="entities listed as most and least changed (default 10)")
+    cm.add_argument("--json", action="store_true")
 
     cl = sub.add_parser("clusters", help="clusters at a similarity threshold, or stored "
                         "communities")
@@ -360,6 +372,47 @@ def _nearest_to_new(args) -> int:
             print(f"nearest to {what} (exact, over all {ds.n:,} vectors)")
             _print_neighbour_rows(records)
     return 0 if records else 1
+
+
+def _cmd_compare(args) -> int:
+    from engine.compare import compare_datasets
+    from engine.dataset import Dataset
+    from tui.state import opening_threshold
+    if args.limit < 0:
+        raise InputError(f"--limit must be at least 0 (got {args.limit})")
+    with Dataset.open(args.a) as a, Dataset.open(args.b) as b:
+        if args.method is not None:
+            views = [ds.clusters(method=args.method) for ds in (a, b)]
+        else:
+            views = [ds.clusters(threshold=opening_threshold(ds)) for ds in (a, b)]
+        doc = compare_datasets(a, b, *views, k=args.k, limit=args.limit)
+    if args.json:
+        _print_json(doc)
+        return 0
+    ov, cl = doc["overlap"], doc["clusters"]
+    print(f"{doc['shared']:,} entities in both ({doc['a']['only_here']:,} only in "
+          f"{_plain(args.a)}, {doc['b']['only_here']:,} only in {_plain(args.b)}); "
+          f"{doc['k']} neighbours each")
+    if ov["mean"] is not None:
+        print(f"neighbour overlap (Jaccard): mean {ov['mean']:.3f}, median {ov['median']:.3f}")
+        hist = ov["histogram"]
+        for lo, count in zip(hist["edges"][:-1], hist["counts"], strict=True):
+            print(f"  {lo:.1f}–{lo + 0.1:.1f}  {count:>7,}")
+    for key, title in (("most_changed", "changed most"), ("least_changed", "changed least")):
+        print(f"{title}:")
+        for e in doc[key]:
+            print(f"  {e['overlap']:.3f}  {_plain(e['label'], 60)}  [{_plain(e['id'], 30)}]")
+
+    def made(c):
+        return f"at {c['threshold']:g}" if c["threshold"] is not None else f"by {c['method']}"
+    print(f"clusters: adjusted Rand index {cl['adjusted_rand']:.3f} ({made(cl['a'])} in A, "
+          f"{made(cl['b'])} in B); shared entities of the largest:")
+    cont = cl["contingency"]
+    print("  " + " " * 34 + "".join(f"{'B' + str(c['cluster']):>7}" for c in cont["b"]))
+    for row, c in zip(cont["counts"], cont["a"], strict=True):
+        name = _plain(f"A{c['cluster']} {c['label']}", 32)
+        print(f"  {name:<34}" + "".join(f"{v:>7,}" for v in row))
+    return 0
 
 
 def _cmd_clusters(args) -> int:
@@ -779,6 +832,7 @@ def _cmd_explore(path: str | None) -> int:
 
 
 _COMMANDS = {"info": _cmd_info, "neighbors": _cmd_neighbors, "clusters": _cmd_clusters,
+             "compare": _cmd_compare,
              "search": _cmd_search, "export": _cmd_export, "build": _cmd_build,
              "demo": _cmd_demo, "heatmap": _cmd_heatmap, "pairs": _cmd_pairs}
 

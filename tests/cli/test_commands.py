@@ -321,3 +321,32 @@ def test_a_query_vector_needs_vectors(run, baskets_dataset, tmp_path):
     np.save(tmp_path / "q.npy", np.ones(4))
     res = run("neighbors", baskets_dataset, "--vector", tmp_path / "q.npy")
     assert res.returncode == 2 and "holds no vectors (collections input)" in res.stderr
+
+
+def test_compare_two_files_of_the_same_entities(run, vectors_dataset, vectors_parquet, tmp_path):
+    import pyarrow.parquet as pq
+    same = json.loads(run("compare", vectors_dataset, vectors_dataset, "--json").stdout)
+    assert same["shared"] == 60 and same["k"] == 5
+    assert same["overlap"]["mean"] == 1.0 and same["clusters"]["adjusted_rand"] == 1.0
+    counts = np.array(same["clusters"]["contingency"]["counts"])
+    assert (counts == np.diag(np.diag(counts))).all()  # each cluster is itself
+    assert sum(same["overlap"]["histogram"]["counts"]) == 60
+    # B: the same vectors shuffled, ten entities dropped, and built with a larger k
+    table = pq.read_table(vectors_parquet)
+    order = np.random.default_rng(0).permutation(60)[:50]
+    pq.write_table(table.take(order), tmp_path / "b.parquet")
+    out = tmp_path / "b.duckdb"
+    assert run("build", tmp_path / "b.parquet", "-o", out, "-k", "8", "--merge-tree", "knn",
+               "--quiet").returncode == 0
+    doc = json.loads(run("compare", vectors_dataset, out, "--json", "--limit", "3").stdout)
+    assert doc["shared"] == 50 and doc["a"]["only_here"] == 10 and doc["b"]["only_here"] == 0
+    assert doc["k"] == 5 and len(doc["most_changed"]) == 3
+    assert set(doc) == {"a", "b", "shared", "k", "overlap", "most_changed", "least_changed",
+                        "clusters"}
+    assert set(doc["clusters"]["contingency"]["a"][0]) == {"cluster", "size", "label"}
+    text = run("compare", vectors_dataset, out)
+    assert text.returncode == 0
+    assert text.stdout.startswith("50 entities in both (10 only in")
+    assert "adjusted Rand index" in text.stdout
+    bad = run("compare", vectors_dataset, out, "--limit", "-1")
+    assert bad.returncode == 2 and "--limit" in bad.stderr
