@@ -175,28 +175,9 @@ def read_texts(source, *, text_col: str, id_col: str | None = None,
     """
     from engine import text as text_model
     text_model.require_text()
-    if _is_npy(source):
-        raise InputError(f"{source}: a .npy file holds vectors, not texts")
-    with open_source(source, table=table, name=name) as src:
-        display = src.name
-        types = dict(src.columns())
-        cols = list(types)
-        for col, what in ((text_col, "text"), (id_col, "id"), (label_col, "label"),
-                          (weight_col, "weight")):
-            _require(cols, col, what, display)
-        if not src.row_count():
-            raise InputError(f"{display} has no rows")
-        id_col, label_col, weight_col = _default_columns(types, id_col, label_col or text_col,
-                                                         weight_col)
-        src.read_as_text([id_col, label_col, text_col])
-        taken = {c for c in (id_col, label_col, weight_col) if c}
-        meta = [c for c in cols if c not in taken]
-        rows = src.entity_rows(id_col=id_col, label_col=label_col, weight_col=weight_col,
-                               meta=meta, text_col=text_col)
-    ids = rows.column("_id").combine_chunks()
-    _check_ids(ids, display)
-    texts = rows.column("_text").to_pylist()
-    X = text_model.embed_texts(texts, progress=progress)
+    display, rows, ids, meta = _rows_with(source, text_col, "text", id_col, label_col,
+                                          weight_col, table, name)
+    X = text_model.embed_texts(rows.column("_text").to_pylist(), progress=progress)
     return Ingested("vectors", _entities_of(rows, ids, meta), vectors=X)
 
 
@@ -210,26 +191,8 @@ def read_images(source, *, image_col: str, weights: str | None = None,
     from engine import images
     images.require_image()
     images.weights_key(weights)  # missing weights: refused before anything is read
-    if _is_npy(source):
-        raise InputError(f"{source}: a .npy file holds vectors, not image paths")
-    with open_source(source, table=table, name=name) as src:
-        display = src.name
-        types = dict(src.columns())
-        cols = list(types)
-        for col, what in ((image_col, "image"), (id_col, "id"), (label_col, "label"),
-                          (weight_col, "weight")):
-            _require(cols, col, what, display)
-        if not src.row_count():
-            raise InputError(f"{display} has no rows")
-        id_col, label_col, weight_col = _default_columns(types, id_col, label_col or image_col,
-                                                         weight_col)
-        src.read_as_text([id_col, label_col, image_col])
-        taken = {c for c in (id_col, label_col, weight_col) if c}
-        meta = [c for c in cols if c not in taken]
-        rows = src.entity_rows(id_col=id_col, label_col=label_col, weight_col=weight_col,
-                               meta=meta, text_col=image_col)
-    ids = rows.column("_id").combine_chunks()
-    _check_ids(ids, display)
+    display, rows, ids, meta = _rows_with(source, image_col, "image", id_col, label_col,
+                                          weight_col, table, name)
     paths, id_list = rows.column("_text").to_pylist(), ids.to_pylist()
     missing = [i for i, p in zip(id_list, paths, strict=True) if not p]
     if missing:
@@ -241,6 +204,32 @@ def read_images(source, *, image_col: str, weights: str | None = None,
     paths = [p if os.path.isabs(p) else os.path.join(base, p) for p in paths]
     X = images.embed_images(paths, id_list, weights=weights, progress=progress)
     return Ingested("vectors", _entities_of(rows, ids, meta), vectors=X)
+
+
+def _rows_with(source, col: str, what: str, id_col, label_col, weight_col, table, name):
+    """(display name, rows, ids, metadata columns) of a table whose column `col` holds what
+    is embedded (a text, an image path), read as text; it is the label unless label_col."""
+    if _is_npy(source):
+        raise InputError(f"{source}: a .npy file holds vectors, not {what}s")
+    with open_source(source, table=table, name=name) as src:
+        display = src.name
+        types = dict(src.columns())
+        cols = list(types)
+        for c, role in ((col, what), (id_col, "id"), (label_col, "label"),
+                        (weight_col, "weight")):
+            _require(cols, c, role, display)
+        if not src.row_count():
+            raise InputError(f"{display} has no rows")
+        id_col, label_col, weight_col = _default_columns(types, id_col, label_col or col,
+                                                         weight_col)
+        src.read_as_text([id_col, label_col, col])
+        taken = {c for c in (id_col, label_col, weight_col) if c}
+        meta = [c for c in cols if c not in taken]
+        rows = src.entity_rows(id_col=id_col, label_col=label_col, weight_col=weight_col,
+                               meta=meta, text_col=col)
+    ids = rows.column("_id").combine_chunks()
+    _check_ids(ids, display)
+    return display, rows, ids, meta
 
 
 def _read_npy(path: str, labels_file: str | None, metric: str) -> Ingested:
