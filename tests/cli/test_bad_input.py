@@ -130,7 +130,7 @@ def test_usage_errors_are_one_line(run, vectors_dataset):
              "not allowed with argument")
     one_line(run("neighbors"), "required")
     one_line(run("bogus", "x"), "unknown command")
-    one_line(run("build", "x.csv", "-o", "y.duckdb", "--layout", "tsne"), "unknown layout")
+    one_line(run("build", "x.csv", "-o", "y.duckdb", "--layout", "isomap"), "unknown layout")
 
 
 def test_quiet_silences_progress_not_errors(run, tmp_path):
