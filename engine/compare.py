@@ -18,8 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from engine.errors import InputError
-
-_BLOCK = 1 << 16
+from engine.knngraph import shared_per_row
 
 
 class Alignment(NamedTuple):
@@ -33,11 +32,9 @@ def align(ids_a, ids_b) -> Alignment:
     """The entities both hold, matched by id."""
     ids_a = np.array([str(i) for i in ids_a], dtype=object)  # numpy StringDType or lists
     ids_b = np.array([str(i) for i in ids_b], dtype=object)
-    order = np.argsort(ids_b, kind="stable")
-    at = np.minimum(np.searchsorted(ids_b[order], ids_a), max(len(ids_b) - 1, 0))
-    found = (ids_b[order][at] == ids_a) if len(ids_b) else np.zeros(len(ids_a), bool)
-    a = np.flatnonzero(found)
-    b = order[at[found]]
+    where = _position(ids_b, ids_a)
+    a = np.flatnonzero(where >= 0)
+    b = where[a]
     if len(a) == 0:
         raise InputError("the two embeddings share no entity id")
     return Alignment(a.astype(np.int64), b.astype(np.int64), int(len(ids_a) - len(a)),
@@ -62,18 +59,10 @@ def neighbour_overlap(idx_a: np.ndarray, idx_b: np.ndarray, al: Alignment,
         raise InputError(f"-k must be at least 1 (got {k})")
     A = _remap(idx_a, al.a, len(idx_a), k)
     B = _remap(idx_b, al.b, len(idx_b), k)
-    out = np.empty(len(A))
-    for lo in range(0, len(A), _BLOCK):
-        a, b = A[lo:lo + _BLOCK], B[lo:lo + _BLOCK]
-        a = np.where(a >= 0, a, -1)
-        b = np.where(b >= 0, b, -2)  # padding never matches padding
-        inter = (a[:, :, None] == b[:, None, :]).any(axis=2).sum(axis=1)
-        size_a = (a >= 0).sum(axis=1)
-        size_b = (b >= 0).sum(axis=1)
-        union = size_a + size_b - inter
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[lo:lo + _BLOCK] = np.where(union > 0, inter / union, np.nan)
-    return out
+    inter = shared_per_row(A, B)
+    union = (A >= 0).sum(axis=1) + (B >= 0).sum(axis=1) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / union, np.nan)
 
 
 def _dense_labels(labels: np.ndarray) -> np.ndarray:
@@ -135,12 +124,6 @@ def _position(chosen: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.where(chosen[order][at] == x, order[at], -1).astype(np.int64)
 
 
-def _listing_labels(clusters, n: int) -> np.ndarray:
-    """Each entity's listing position in `clusters` (−1: in none), the numbers `embtui
-    clusters` prints."""
-    return np.asarray(clusters.positions(), dtype=np.int64)[:n]
-
-
 def compare_datasets(ds_a, ds_b, clusters_a, clusters_b, *, k: int | None = None,
                      limit: int = 10, top: int = 8, bins: int = 10) -> dict:
     """The comparison `embtui compare` prints: the two files, the shared entities, the
@@ -158,8 +141,9 @@ def compare_datasets(ds_a, ds_b, clusters_a, clusters_b, *, k: int | None = None
                  "overlap": round(float(j[p]), 6)} for p in order[:limit].tolist()]
     by_change = have[np.lexsort((ids[have], j[have]))]
     by_keep = have[np.lexsort((ids[have], -j[have]))]
-    la = _listing_labels(clusters_a, ds_a.n)[al.a]
-    lb = _listing_labels(clusters_b, ds_b.n)[al.b]
+    # clusters by their listing positions, as `embtui clusters` numbers them (−1: none)
+    la = clusters_a.positions()[al.a]
+    lb = clusters_b.positions()[al.b]
     ta, tb, table = contingency(la, lb, top)
     names_a = ds_a.cluster_names(clusters_a, int(ta.max()) + 1 if len(ta) else 0).labels
     names_b = ds_b.cluster_names(clusters_b, int(tb.max()) + 1 if len(tb) else 0).labels

@@ -41,3 +41,21 @@ class KnnGraph(NamedTuple):
         G = sp.csr_matrix((sim[keep], idx[keep], indptr), shape=(n, n))
         G.sort_indices()
         return G
+
+
+def shared_per_row(a: np.ndarray, b: np.ndarray, b_len: np.ndarray | None = None,
+                   block: int = 1 << 16) -> np.ndarray:
+    """How many entries row i of `a` and row i of `b` share (int64 per row), negative entries
+    (padding) never counted; the rows of each list distinct neighbours. With `b_len`, only
+    the first b_len[i] entries of b's row i count. A block of rows at a time, so the
+    (rows, ka, kb) comparison stays small."""
+    a, b = np.asarray(a), np.asarray(b)
+    out = np.zeros(len(a), np.int64)
+    rank = np.arange(b.shape[1])
+    for lo in range(0, len(a), block):
+        x, y = a[lo:lo + block], b[lo:lo + block]
+        if b_len is not None:
+            y = np.where(rank[None, :] < b_len[lo:lo + block, None], y, -1)
+        same = (x[:, :, None] == y[:, None, :]) & (x[:, :, None] >= 0)
+        out[lo:lo + block] = same.any(axis=2).sum(axis=1)
+    return out

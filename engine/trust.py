@@ -25,10 +25,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from engine.knngraph import shared_per_row
+
 SAMPLE = 1000  # entities the trustworthiness is computed on
 SEED = 0
 FAR = 2.0  # a stored neighbour this many layout radii away sits far away on the map
-_BLOCK = 1 << 16  # rows a block when intersecting neighbour lists
+_BLOCK = 1 << 16  # rows a block when querying the layout's k-d tree
 
 
 class Trust(NamedTuple):
@@ -71,16 +73,8 @@ def kept_share(stored: np.ndarray, on_map: np.ndarray) -> np.ndarray:
     """|N(i) ∩ M(i)| / |N(i)| per row, N the stored rows (−1 padding), M the layout's rows
     (M(i) = the first |N(i)| of its row); NaN for a row without neighbours."""
     stored = np.asarray(stored)
-    n, k = stored.shape
-    valid = stored >= 0
-    count = valid.sum(axis=1)
-    rank = np.arange(on_map.shape[1])
-    hits = np.zeros(n, np.int64)
-    for lo in range(0, n, _BLOCK):
-        s = stored[lo:lo + _BLOCK]
-        m = np.where(rank[None, :] < count[lo:lo + _BLOCK, None], on_map[lo:lo + _BLOCK], -2)
-        hits[lo:lo + _BLOCK] = ((s[:, :, None] == m[:, None, :]) & (s[:, :, None] >= 0)
-                                ).any(axis=2).sum(axis=1)
+    count = (stored >= 0).sum(axis=1)
+    hits = shared_per_row(stored, on_map, b_len=count)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, hits / count, np.nan).astype(np.float32)
 
