@@ -50,11 +50,8 @@ def cached_checkpoint() -> str:
     return os.path.join(torch.hub.get_dir(), "checkpoints", CHECKPOINT)
 
 
-def weights_key(weights: str | None) -> str:
-    """What the vectors depend on, for the ingest step's key: the weights' source and, for a
-    file, its content hash."""
-    if weights == "random":
-        return "resnet18 random init (seed 0), tests only"
+def weights_file(weights: str | None) -> str:
+    """The weights file to load (not "random"), refused in one line when it is not there."""
     path = cached_checkpoint() if weights is None else weights
     if not os.path.isfile(path):
         if weights is None:
@@ -62,6 +59,15 @@ def weights_key(weights: str | None) -> str:
                              f"{CHECKPOINT} in {os.path.dirname(path)} or give "
                              "--image-weights FILE (a ResNet-18 state dict)")
         raise InputError(f"{weights}: no such file (--image-weights)")
+    return path
+
+
+def weights_key(weights: str | None) -> str:
+    """What the vectors depend on, for the ingest step's key: the weights' source and, for a
+    file, its content hash."""
+    if weights == "random":
+        return "resnet18 random init (seed 0), tests only"
+    path = weights_file(weights)
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -77,8 +83,7 @@ def _model(weights: str | None):
             torch.manual_seed(0)
             model = resnet18(weights=None)
     else:
-        path = cached_checkpoint() if weights is None else weights
-        weights_key(weights)  # the same refusal when the file is missing
+        path = weights_file(weights)
         model = resnet18(weights=None)
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)

@@ -190,7 +190,8 @@ def read_images(source, *, image_col: str, weights: str | None = None,
     unless label_col names another column; a row without a path is refused."""
     from engine import images
     images.require_image()
-    images.weights_key(weights)  # missing weights: refused before anything is read
+    if weights != "random":
+        images.weights_file(weights)  # missing weights: refused before anything is read
     display, rows, ids, meta = _rows_with(source, image_col, "image", id_col, label_col,
                                           weight_col, table, name)
     paths, id_list = rows.column("_text").to_pylist(), ids.to_pylist()
