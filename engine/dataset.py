@@ -449,7 +449,7 @@ class Dataset:
         names = self.metadata_columns  # before the lock: see trust()
         with self._lock:
             table = self._store.entities(["label", *names])
-        columns = {name: table.column(name).combine_chunks() for name in self.metadata_columns}
+        columns = {name: table.column(name).combine_chunks() for name in names}
         return terms(table.column("label").combine_chunks(), columns,
                      read_stop_words(stop_words_path()))
 

@@ -415,6 +415,18 @@ class EmbtuiApp(App):
         self._draw_names()
         self.say("cluster labels " + ("on" if self.show_names else "off"), timeout=2)
 
+    @property
+    def listed_names(self) -> list[str] | None:
+        """The labels of the clusters the pane lists now (None: not computed for them yet)."""
+        named = self.names
+        return named.labels if named is not None and named.view is self.view else None
+
+    @property
+    def shown_trust(self) -> msg.TrustComputed | None:
+        """How far the layout on screen holds (None: not computed for it yet)."""
+        t = self.trust
+        return t if t is not None and t.layout == self.layout_name else None
+
     def on_trust_computed(self, message: msg.TrustComputed) -> None:
         if message.layout != self.layout_name:
             return  # another layout is shown now
@@ -428,9 +440,8 @@ class EmbtuiApp(App):
     def _far(self) -> np.ndarray | None:
         """Which of the selection's stored neighbours sit far away on the map shown."""
         from engine.trust import far_on_map
-        t = self.trust
-        if (t is None or t.layout != self.layout_name or self.selection is None
-                or self.graph is None or not self._has_points):
+        t = self.shown_trust
+        if t is None or self.selection is None or self.graph is None or not self._has_points:
             return None
         row = self.graph.idx[self.selection]
         return far_on_map(self.selection, row[row >= 0], self.xy, t.trust.radius)
@@ -576,11 +587,10 @@ class EmbtuiApp(App):
         pane = self.query_one(ClustersPane)
         members = self.picks.chosen_members(self.view, self._degree, MEMBER_LIMIT)
         if members is None:
-            named = self.names
             pane.show_clusters(self.view, self.labels, self.examples,
                                self.picks.cluster(self.view),
                                self.query_one(ExplorerView).swatches(self.group_mode),
-                               named.labels if named and named.view is self.view else None)
+                               self.listed_names)
             return
         pane.show_members(self.view, self.picks.chosen(self.view), self.anchor, members,
                           self.labels, self.selection,
@@ -616,9 +626,8 @@ class EmbtuiApp(App):
     @on(Scatter.Hovered)
     def _update_status(self) -> None:
         if self.xy is not None:
-            t = self.trust
-            note = (trust_note(t.trust.mean, t.trust.trustworthiness)
-                    if t is not None and t.layout == self.layout_name else None)
+            t = self.shown_trust
+            note = None if t is None else trust_note(t.trust.mean, t.trust.trustworthiness)
             weight = None if self.emphasis == "off" else mode_title(self.emphasis)
             self.query_one(ExplorerView).show_status(self.colour, self.edges_note, note,
                                                      weight)
@@ -639,10 +648,9 @@ class EmbtuiApp(App):
         if self.view is None or self.selection is None or self.graph is None:
             return None
         c = self.picks.cluster(self.view)
-        named = self.names
         return cluster_line(self.view, c, made_where(self.view, self.scale, self.threshold),
                             self.selection,
-                            named.labels if named and named.view is self.view else None)
+                            self.listed_names)
 
     # ---- what the groups stand for -----------------------------------------------------------
 
@@ -667,8 +675,8 @@ class EmbtuiApp(App):
                 self.colour = colour_by_view(self.threshold_view)
                 self._apply_colouring()
         elif mode == "trust":  # computed with the layout; the colour comes with it
-            if self.trust is not None and self.trust.layout == self.layout_name:
-                self.colour = self.trust.colouring
+            if self.shown_trust is not None:
+                self.colour = self.shown_trust.colouring
                 self._apply_colouring()
         elif self.ds is not None:
             self.compute_colouring(self.ds, mode, self.threshold_view, self._degree)

@@ -46,7 +46,7 @@ class ExplorerCommands(Provider):
         view = app.view
         if view is not None and app.labels is not None:
             examples = app.examples
-            named = app.names.labels if app.names and app.names.view is view else []
+            named = app.listed_names or []
             for c in range(min(len(view), CLUSTER_COMMANDS)):
                 first = examples[c][0] if c < len(examples) and len(
                     examples[c]) else view.members(c)[0]
