@@ -124,12 +124,21 @@ def _position(chosen: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.where(chosen[order][at] == x, order[at], -1).astype(np.int64)
 
 
+def _held(ds) -> np.ndarray:
+    """The entities an embedding holds (a second embedding of a file may hold fewer)."""
+    members = getattr(ds, "members", None)
+    return (np.arange(ds.n, dtype=np.int64) if members is None
+            else np.asarray(members, dtype=np.int64))
+
+
 def compare_datasets(ds_a, ds_b, clusters_a, clusters_b, *, k: int | None = None,
                      limit: int = 10, top: int = 8, bins: int = 10) -> dict:
     """The comparison `embtui compare` prints: the two files, the shared entities, the
     neighbour overlap (mean, median, histogram), the entities whose neighbourhoods changed
     most and least, and how the clusters agree (ARI, contingency of the largest)."""
-    al = align(ds_a.ids, ds_b.ids)
+    held_a, held_b = _held(ds_a), _held(ds_b)
+    al = align(ds_a.ids[held_a], ds_b.ids[held_b])
+    al = al._replace(a=held_a[al.a], b=held_b[al.b])
     j = neighbour_overlap(ds_a.knn.idx, ds_b.knn.idx, al, k)
     used_k = min(ds_a.knn.idx.shape[1], ds_b.knn.idx.shape[1]) if k is None else int(k)
     have = np.flatnonzero(np.isfinite(j))
@@ -151,8 +160,10 @@ def compare_datasets(ds_a, ds_b, clusters_a, clusters_b, *, k: int | None = None
     def made(c):
         return {"threshold": c.threshold, "method": c.method}
     return {
-        "a": {"path": str(ds_a.path), "entities": ds_a.n, "only_here": al.only_a},
-        "b": {"path": str(ds_b.path), "entities": ds_b.n, "only_here": al.only_b},
+        "a": {"path": str(ds_a.path), "embedding": ds_a.embedding, "entities": len(held_a),
+              "only_here": al.only_a},
+        "b": {"path": str(ds_b.path), "embedding": ds_b.embedding, "entities": len(held_b),
+              "only_here": al.only_b},
         "shared": len(al.a), "k": used_k,
         "overlap": {"mean": round(float(j[have].mean()), 6) if len(have) else None,
                     "median": round(float(np.median(j[have])), 6) if len(have) else None,

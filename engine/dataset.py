@@ -76,16 +76,46 @@ class Dataset:
         dim = meta.get("dim", "")
         self.dim = int(dim) if dim and dim.isdigit() else None
         self.n = store.entity_count()
+        self.embedding = store.embedding
+        self.embeddings = store.embeddings()
         self._threshold_cache = None
 
     @classmethod
-    def open(cls, path) -> Dataset:
-        store = Store.open(path, read_only=True)
+    def open(cls, path, embedding: str | None = None) -> Dataset:
+        """Open a dataset file read-only on one of its embeddings (default: the first)."""
+        store = Store.open(path, read_only=True, embedding=embedding)
         try:
             return cls(store)
         except BaseException:
             store.close()
             raise
+
+    def with_embedding(self, embedding: str | None) -> Dataset:
+        """The same file on another of its embeddings (its own connection: close it)."""
+        with self._lock:
+            store = self._store.view(embedding)
+        try:
+            return Dataset(store)
+        except BaseException:
+            store.close()
+            raise
+
+    @cached_property
+    def members(self) -> np.ndarray | None:
+        """The entities this embedding holds (ascending idx), None when it holds them all:
+        the others have no vectors, neighbours, layout point or community in it."""
+        with self._lock:
+            members = self._store.members()
+        if members is not None and len(members) == self.n:
+            return None
+        return members
+
+    def holds(self, i: int) -> bool:
+        members = self.members
+        if members is None:
+            return True
+        at = np.searchsorted(members, i)
+        return bool(at < len(members) and members[at] == i)
 
     def close(self) -> None:
         with self._lock:
@@ -203,6 +233,8 @@ class Dataset:
     def neighbors(self, query: str | int, k: int | None = None) -> Neighbors:
         """The query's nearest neighbours, best first (at most the stored k)."""
         i = int(query) if isinstance(query, (int, np.integer)) else self.resolve(query)
+        if not self.holds(i):
+            raise NoMatch(f"'{self.ids[i]}' is not in embedding {self.embedding}")
         idx, sim = self.knn
         row_idx, row_sim = idx[i], sim[i]
         keep = row_idx >= 0
@@ -274,6 +306,13 @@ class Dataset:
         """Pairwise similarities of entities `idx`, rows in dendrogram order
         (engine.heatmap.Heatmap)."""
         from engine.heatmap import heatmap
+        idx = np.asarray(idx, dtype=np.int64)
+        if self.members is not None:
+            out = idx[~np.isin(idx, self.members)]
+            if len(out):
+                raise NoMatch(f"'{self.ids[out[0]]}'"
+                              + (f" and {len(out) - 1} more" if len(out) > 1 else "")
+                              + f" not in embedding {self.embedding}")
         return heatmap(self, idx)
 
     def pairs(self, least: bool = False, limit: int = 20):
@@ -315,7 +354,16 @@ class Dataset:
         # not under the lock: the arrays it reads are cached properties, whose own lock
         # (Python 3.11) taken inside ours would deadlock with a thread taking them the
         # other way round; two threads at once compute it twice, the same
-        found = layout_trust(self.knn.idx, xy, self._sample_similarity)
+        members = self.members
+        if members is None:
+            found = layout_trust(self.knn.idx, xy, self._sample_similarity)
+        else:  # over the entities the embedding holds, the others NaN
+            part = layout_trust(self.knn.among(members).idx, xy[members],
+                                lambda idx: self._sample_similarity(members[idx]))
+            share = np.full(self.n, np.nan, np.float32)
+            radius = np.full(self.n, np.nan, np.float32)
+            share[members], radius[members] = part.share, part.radius
+            found = part._replace(share=share, radius=radius)
         return cache.setdefault(name, found)
 
     def trust_summary(self) -> dict:
@@ -493,8 +541,12 @@ class Dataset:
             return {}
 
     def info(self) -> dict:
+        """What `embtui info` shows: this embedding in full, and a line on each of the
+        file's embeddings."""
         return {
             "entities": self.n,
+            "embedding": self.embedding,
+            "embeddings": {name: self._embedding_summary(name) for name in self.embeddings},
             "dim": self.dim,
             "kind": self.kind,
             "graph": self.graph_stats,
@@ -503,6 +555,19 @@ class Dataset:
             "steps": {name: {"params": rec.params, "seconds": round(rec.seconds, 3)}
                       for name, rec in self.steps.items() if name in self.valid},
         }
+
+    def _embedding_summary(self, name: str) -> dict:
+        other = self if name == self.embedding else self.with_embedding(name)
+        try:
+            members = other.members
+            return {"kind": other.kind, "dim": other.dim,
+                    "entities": self.n if members is None else len(members),
+                    "similarity": other.similarity, "k": other.k, "layouts": other.layouts,
+                    "communities": other.community_methods,
+                    "built": other.has("merge_tree") or bool(other.layouts)}
+        finally:
+            if other is not self:
+                other.close()
 
     # ---- export ----------------------------------------------------------------------------
 

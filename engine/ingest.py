@@ -31,6 +31,8 @@ class Ingested:
     vectors: np.ndarray | None = None  # (N, d) float32
     memberships: pa.Table | None = None  # collection, idx, weight
     n_collections: int = 0
+    # an embedding beyond the dataset's first: the dataset idx of each row (engine.pipeline)
+    members: np.ndarray | None = None
 
     @property
     def n(self) -> int:

@@ -27,6 +27,13 @@ class KnnGraph(NamedTuple):
     def k(self) -> int:
         return self.idx.shape[1]
 
+    def among(self, members: np.ndarray) -> KnnGraph:
+        """The rows of `members` (ascending dataset idx, every neighbour one of them),
+        renumbered 0..len(members)-1 as an embedding that holds only them numbers them."""
+        idx = self.idx[members]
+        local = np.searchsorted(members, np.clip(idx, 0, None)).astype(np.int32)
+        return KnnGraph(np.where(idx >= 0, local, -1).astype(np.int32), self.sim[members])
+
     def to_csr(self, *, positive: bool = False):
         """Directed scipy CSR (n, n) of the listed neighbours, padding dropped; with
         positive=True also every similarity ≤ 0 (weights that must act as mass)."""

@@ -117,8 +117,7 @@ def pairs(ds, least: bool = False, limit: int = DEFAULT_LIMIT, *,
     limit = check_limit(limit)
     if ds.kind == "vectors" and least:
         metric = ds.similarity or ds.steps["ingest"].params.get("metric_checks") or "cosine"
-        sample = _sample(ds.n, exact_max_n, sample_size)
-        idx = np.arange(ds.n) if sample is None else sample
+        idx, sample = _entities(ds, exact_max_n, sample_size)
         a, b, s = lowest_vector_pairs(ds.vectors_of(idx), metric, limit)
         return Pairs(idx[a], idx[b], s, True, metric, sample is None, "all pairs",
                      None if sample is None else len(sample))
@@ -131,11 +130,18 @@ def pairs(ds, least: bool = False, limit: int = DEFAULT_LIMIT, *,
         a, b, s = graph_pairs(ds.knn, limit, least)
         return Pairs(a, b, s, least, measure, _graph_exact(ds, params, limit), "knn graph",
                      single=True, k=int(params.get("k", ds.knn.k)))
-    sample = _sample(ds.n, exact_max_n, sample_size)
-    idx = np.arange(ds.n) if sample is None else sample
+    idx, sample = _entities(ds, exact_max_n, sample_size)
     a, b, s = lowest_associations(ds, idx, measure, params, limit)
     return Pairs(idx[a], idx[b], s, True, measure, sample is None, "co-occurring pairs",
                  None if sample is None else len(sample), single=True)
+
+
+def _entities(ds, exact_max_n: int, sample_size: int):
+    """The entities whose pairs are walked (those the embedding holds, or a sample of them)
+    and the sample (None: all of them)."""
+    held = ds.members if getattr(ds, "members", None) is not None else np.arange(ds.n)
+    sample = _sample(len(held), exact_max_n, sample_size)
+    return (held if sample is None else held[sample]).astype(np.int64), sample
 
 
 def _sample(n: int, exact_max_n: int, sample_size: int) -> np.ndarray | None:

@@ -49,7 +49,7 @@ from engine.steps import (
     step_key,
     valid_steps,
 )
-from engine.store import Store, discard
+from engine.store import Store, check_embedding_name, discard
 
 __all__ = ["BuildOptions", "BuildReport", "Progress", "build", "knn_graph_matrix", "plan",
            "step_key", "valid_steps"]
@@ -120,7 +120,7 @@ class Built:
 
     @property
     def n(self) -> int:
-        return self.ingested.n if self.ingested is not None else self.store.entity_count()
+        return self.ingested.n if self.ingested is not None else self.store.member_count()
 
     def vectors(self) -> np.ndarray | None:
         if self.ingested is not None:
@@ -148,7 +148,7 @@ class Built:
 
     def knn(self) -> tuple[np.ndarray, np.ndarray]:
         if self.graph is None:
-            self.graph = self.store.knn(self.n)
+            self.graph = self.store.local_knn()
         return self.graph
 
     def graph_matrix(self):
@@ -186,7 +186,7 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
     source_key = _source_key(source, out, source_key)
     _remove_stale_copies(out)
     report = BuildReport()
-    previous = _open_output(out)
+    previous = _open_output(out, opt.embedding)
     built = Built(previous)
     work: str | None = None  # the copy being written
     try:
@@ -208,7 +208,7 @@ def build(source, out: str | os.PathLike, opt: BuildOptions, *, source_key: str 
                         previous.copy_to(work)
                     else:  # DuckDB creates a new file itself (it takes an empty one for corrupt)
                         os.remove(work)
-                    built.store = Store.create(work)
+                    built.store = Store.create(work, opt.embedding)
                 with built.store.transaction():
                     step.write(built.store, result)
                     built.store.record_step(step.name, step.params, step.key, seconds)
@@ -276,7 +276,7 @@ def _steps(opt: BuildOptions, source, source_name: str | None, source_key: str,
                if opt.text_col is None
                else "cutting texts into windows" if opt.windows else "embedding texts")
     yield _step(ingest, reading,
-                partial(_ingest, opt, source, source_name), _write_ingest)
+                partial(_ingest, opt, source, source_name, warnings), _write_ingest)
     opt = _bounded_k(opt, built.n, warnings)
     if "mde-umap" in opt.layouts and opt.mde_neighbors is not None \
             and not 10 <= opt.mde_neighbors <= 40:
@@ -349,12 +349,13 @@ def _source_key(source, out: str, source_key: str | None) -> str:
     return source_key
 
 
-def _open_output(out: str) -> Store | None:
+def _open_output(out: str, embedding: str | None) -> Store | None:
     """The existing output dataset for writing, or None when it does not exist yet."""
     check_file(out, "a dataset file")
+    check_embedding_name(embedding)
     if not os.path.exists(out) or os.path.getsize(out) == 0:
         return None
-    return Store.open(out, read_only=False)
+    return Store.open(out, read_only=False, embedding=embedding)
 
 
 def _check_options(opt: BuildOptions) -> None:
@@ -500,8 +501,65 @@ def _check_windows(opt: BuildOptions) -> None:
 
 # ---- ingest -----------------------------------------------------------------------------
 
-def _ingest(opt: BuildOptions, source, name: str | None, built: Built,
+def _ingest(opt: BuildOptions, source, name: str | None, warnings: list[str], built: Built,
             progress: Progress) -> Ingested:
+    ingested = _read_input(opt, source, name, progress)
+    store = built.store
+    if store is None or not store.has_entities():
+        return ingested
+    if store.schema != "main":
+        return _matched(ingested, store.entity_ids(), store.embedding, warnings)
+    others = store.embeddings()[1:]
+    if others and not store.entity_ids().equals(ingested.entities.column("id")):
+        warnings.append(f"the entities changed, so the embeddings built over them are removed: "
+                        f"{', '.join(others)} (build them again)")
+    return ingested
+
+
+def _matched(ingested: Ingested, ids, embedding: str, warnings: list[str]) -> Ingested:
+    """An input for an embedding beyond the first, matched to the dataset's entities by id:
+    rows whose id the dataset lacks are left out, the rest put in dataset order, and both
+    counts reported; never joined by position."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    own = ingested.entities.column("id").cast(pa.string())
+    dataset_idx = pc.index_in(own, value_set=ids.combine_chunks().cast(pa.string())) \
+        .fill_null(-1).to_numpy().astype(np.int64)
+    found = dataset_idx >= 0
+    rows = np.flatnonzero(dataset_idx >= 0)
+    rows = rows[np.argsort(dataset_idx[rows], kind="stable")]
+    members = dataset_idx[rows].astype(np.int32)
+    unknown = len(own) - len(rows)
+    if len(rows) == 0:
+        raise InputError(f"embedding {embedding}: none of its {len(own):,} ids is an entity of "
+                         "the dataset (ids are matched to the first embedding's)")
+    if unknown:
+        sample = ", ".join(repr(v) for v in pc.filter(own, pa.array(~found)).to_pylist()[:3])
+        warnings.append(f"embedding {embedding}: {unknown:,} of its {len(own):,} ids are not "
+                        f"entities of the dataset and are left out (e.g. {sample})")
+    missing = len(ids) - len(rows)
+    if missing:
+        warnings.append(f"embedding {embedding} holds {len(rows):,} of the dataset's "
+                        f"{len(ids):,} entities; the other {missing:,} have no neighbours, "
+                        "layout or communities in it")
+    new_of_old = np.full(len(own), -1, dtype=np.int64)
+    new_of_old[rows] = np.arange(len(rows))
+    entities = ingested.entities.take(pa.array(rows))
+    entities = entities.set_column(entities.column_names.index("idx"), "idx",
+                                   pa.array(np.arange(len(rows), dtype=np.int32)))
+    vectors = ingested.vectors[rows] if ingested.vectors is not None else None
+    memberships = ingested.memberships
+    if memberships is not None:
+        local = new_of_old[memberships.column("idx").to_numpy()]
+        memberships = memberships.filter(pa.array(local >= 0))
+        memberships = memberships.set_column(
+            memberships.column_names.index("idx"), "idx",
+            pa.array(local[local >= 0].astype(np.int32)))
+    return replace(ingested, entities=entities, vectors=vectors, memberships=memberships,
+                   members=members)
+
+
+def _read_input(opt: BuildOptions, source, name: str | None, progress: Progress) -> Ingested:
     if opt.windows is not None:
         from engine.ingest import read_windows
         return read_windows(source, text_col=opt.text_col, windows=opt.windows,
@@ -531,7 +589,8 @@ def _ingest(opt: BuildOptions, source, name: str | None, built: Built,
 
 
 def _write_ingest(store: Store, ingested: Ingested) -> None:
-    store.replace_entities(ingested.entities, ingested.vectors, ingested.memberships)
+    store.replace_entities(ingested.entities, ingested.vectors, ingested.memberships,
+                           ingested.members)
     store.set_meta({"kind": ingested.kind, "n_collections": ingested.n_collections,
                     "dim": ingested.vectors.shape[1] if ingested.vectors is not None else ""})
 

@@ -59,6 +59,7 @@ class BuildOptions:
     windows: int | None = None
     stop_words: str | None = None
     # common
+    embedding: str | None = None  # the dataset's embedding this builds (None: the first)
     k: int = 15
     layouts: tuple[str, ...] = ("umap",)
     seed: int = 0

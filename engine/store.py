@@ -30,7 +30,12 @@ from engine.paths import check_file
 # 2: community_members, every community of an entity (SLPA's overlapping ones) with its
 # strength. A version-1 file is read as one membership per entity (its communities rows) and
 # upgraded in place when opened for writing (_upgrade_from_1).
-SCHEMA_VERSION = 2
+# 3: named embeddings. The first lives in schema main as before; each further one in a schema
+# of its own (embedding_schema) with the per-embedding tables, over main's entities. A
+# version-2 file is one embedding and is read as it is; adding a second makes it version 3.
+SCHEMA_VERSION = 3
+DEFAULT_EMBEDDING = "default"
+EMBEDDING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 _FIXED_TABLES = {
     "meta": "key TEXT PRIMARY KEY, value TEXT",
@@ -43,6 +48,10 @@ _FIXED_TABLES = {
     "steps": "name TEXT PRIMARY KEY, params JSON, key TEXT, created TIMESTAMP, seconds DOUBLE",
 }
 # entities and vectors depend on the input (metadata columns, vector width): created by ingest.
+# An embedding beyond the first has the fixed tables in its schema, an empty vectors table
+# until its ingest (so no read falls through to main's), and `members`: the entities it holds.
+_FILE_META = ("schema_version", "embtui_version", "created", "embeddings")
+_EMBEDDING_EXTRA = {"members": "idx INTEGER", "vectors": "idx INTEGER, vec FLOAT[]"}
 _TABLES = ("meta", "entities", "vectors", "memberships", "knn", "layout", "merge_tree",
            "communities", "community_members", "steps")
 
@@ -164,12 +173,19 @@ class Store:
         self.con = con
         self.path = path
         self.read_only = read_only
+        self.embedding = DEFAULT_EMBEDDING
+        self.schema = "main"  # where the bound embedding's tables are
+        self.bound = True  # False: an embedding a build is about to add (no tables yet)
+        self._members: np.ndarray | None = None
 
     # ---- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, read_only: bool = True) -> Store:
-        """Open an existing embtui dataset, checking that it is one and of a schema we read."""
+    def open(cls, path: str | os.PathLike, *, read_only: bool = True,
+             embedding: str | None = None) -> Store:
+        """Open an existing embtui dataset, checking that it is one and of a schema we read,
+        bound to `embedding` (default: the first). Opened for writing, an embedding the file
+        lacks is bound unbuilt: reads see nothing of it until `create` adds it."""
         path = str(path)
         if not os.path.exists(path):
             raise InputError(f"{path}: no such file")
@@ -183,20 +199,25 @@ class Store:
             store._check_schema()
             if not read_only and store.schema_version() == 1:
                 store._upgrade_from_1()
+            store._bind(embedding)
         except BaseException:
             con.close()
             raise
         return store
 
     @classmethod
-    def create(cls, path: str | os.PathLike) -> Store:
-        """Open for writing, creating the schema if the file is new or empty."""
+    def create(cls, path: str | os.PathLike, embedding: str | None = None) -> Store:
+        """Open for writing, creating the schema if the file is new or empty, and the
+        embedding's tables if the file lacks them."""
         path = str(path)
         check_file(path, "a dataset file")
         existed = os.path.exists(path) and os.path.getsize(path) > 0
         if existed:
-            store = cls.open(path, read_only=False)
+            store = cls.open(path, read_only=False, embedding=embedding)
+            if not store.bound:
+                store._add_embedding()
             return store
+        check_embedding_name(embedding)
         try:
             con = duckdb.connect(path)
         except duckdb.Error as err:
@@ -210,11 +231,23 @@ class Store:
                     con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
                 now = datetime.now(UTC).isoformat(timespec="seconds")
                 store._set_meta({"schema_version": str(SCHEMA_VERSION),
-                                 "embtui_version": __version__, "created": now})
+                                 "embtui_version": __version__, "created": now,
+                                 "embeddings": json.dumps([embedding or DEFAULT_EMBEDDING])})
+            store._bind(embedding)
         except BaseException as err:
             con.close()
             if isinstance(err, duckdb.Error) and _write_failure(err) is not None:
                 raise OutputError(path, _write_failure(err)) from None
+            raise
+        return store
+
+    def view(self, embedding: str | None) -> Store:
+        """The same open file bound to another embedding (a cursor of its own: close it)."""
+        store = Store(self.con.cursor(), self.path, self.read_only)
+        try:
+            store._bind(embedding)
+        except BaseException:
+            store.con.close()
             raise
         return store
 
@@ -230,7 +263,51 @@ class Store:
                              f"this embtui reads ({SCHEMA_VERSION}); upgrade embtui")
 
     def schema_version(self) -> int:
-        return int(self.meta()["schema_version"])
+        return int(self._main_meta()["schema_version"])
+
+    def _main_meta(self) -> dict[str, str]:
+        return dict(self.con.execute("SELECT key, value FROM main.meta").fetchall())
+
+    def embeddings(self) -> list[str]:
+        """The file's embeddings, the first (the default) first, then in the order added."""
+        names = self._main_meta().get("embeddings")
+        return json.loads(names) if names else [DEFAULT_EMBEDDING]
+
+    def _bind(self, embedding: str | None) -> None:
+        names = self.embeddings()
+        name = names[0] if embedding is None else check_embedding_name(embedding)
+        self.embedding = name
+        self.schema = "main" if name == names[0] else embedding_schema(name)
+        self.bound = name in names
+        if not self.bound and self.read_only:
+            raise InputError(f"{self.path} has no embedding '{name}' (it has: "
+                             f"{', '.join(names)})")
+        if self.bound and self.schema != "main":
+            # unqualified names resolve to the embedding's tables, then to main's entities
+            self.con.execute(f"SET search_path = '{_quote(self.schema)},main'")
+
+    def _add_embedding(self) -> None:
+        """Create the bound (new) embedding's schema and tables and list it in main.meta."""
+        q = _quote(self.schema)
+        with self.transaction():
+            self.con.execute(f"CREATE SCHEMA {q}")
+            for name, columns in {**_FIXED_TABLES, **_EMBEDDING_EXTRA}.items():
+                self.con.execute(f"CREATE TABLE {q}.{name} ({columns})")
+            self.con.execute("INSERT OR REPLACE INTO main.meta VALUES ('embeddings', ?), "
+                             "('schema_version', ?)",
+                             [json.dumps([*self.embeddings(), self.embedding]),
+                              str(SCHEMA_VERSION)])
+        self.bound = True
+        self.con.execute(f"SET search_path = '{q},main'")
+
+    def drop_other_embeddings(self) -> list[str]:
+        """Remove every embedding but the first (their entity numbers no longer hold)."""
+        names = self.embeddings()
+        for name in names[1:]:
+            self.con.execute(f"DROP SCHEMA IF EXISTS {_quote(embedding_schema(name))} CASCADE")
+        self.con.execute("INSERT OR REPLACE INTO main.meta VALUES ('embeddings', ?)",
+                         [json.dumps(names[:1])])
+        return names[1:]
 
     def _upgrade_from_1(self) -> None:
         """Version 1 → 2 in one transaction: community_members from the communities rows
@@ -252,7 +329,7 @@ class Store:
                     "UPDATE steps SET params = ?, key = ? WHERE name = ?",
                     [json.dumps(params, sort_keys=True), step_key(params, [knn.key]),
                      slpa.name])
-            self._set_meta({"schema_version": str(SCHEMA_VERSION)})
+            self._set_meta({"schema_version": "2"})
 
     def close(self) -> None:
         self.con.close()
@@ -276,15 +353,21 @@ class Store:
     # ---- generic reads -------------------------------------------------------------------
 
     def table_names(self) -> list[str]:
+        """The bound embedding's tables, and the entities table (which is main's)."""
+        if not self.bound:
+            return []
         rows = self.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+            "OR (table_schema = 'main' AND table_name = 'entities')", [self.schema]
         ).fetchall()
-        return [r[0] for r in rows]
+        return sorted({r[0] for r in rows})
 
     def columns(self, table: str) -> list[tuple[str, str]]:
+        schema = "main" if table == "entities" else self.schema
         rows = self.con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position", [table]
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, table]
         ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
@@ -299,9 +382,18 @@ class Store:
         return rows[0][0] if rows else None
 
     def meta(self) -> dict[str, str]:
-        return dict(self.con.execute("SELECT key, value FROM meta").fetchall())
+        """The file's meta with the bound embedding's own (kind, dim, graph_stats…) over it."""
+        meta = self._main_meta()
+        if self.schema != "main":
+            meta = {k: v for k, v in meta.items() if k in _FILE_META}
+            if self.bound:
+                meta.update(self.con.execute(
+                    f"SELECT key, value FROM {_quote(self.schema)}.meta").fetchall())
+        return meta
 
     def steps(self) -> dict[str, StepRecord]:
+        if not self.bound:
+            return {}
         rows = self.con.execute(
             "SELECT name, params, key, created, seconds FROM steps ORDER BY created"
         ).fetchall()
@@ -338,14 +430,33 @@ class Store:
         return values.astype(np.float32, copy=False).reshape(-1, dim)
 
     def memberships(self) -> dict[str, np.ndarray]:
-        """coll (dense codes), idx, weight, and value where the file has that column (the
-        --pair-attribute values; NaN where none was stored)."""
+        """coll (dense codes), idx (in the embedding's own numbering, as a build reads
+        them), weight, and value where the file has that column (the --pair-attribute
+        values; NaN where none was stored)."""
         valued = "value" in dict(self.columns("memberships"))
-        return self.numpy(
+        cols = self.numpy(
             "SELECT dense_rank() OVER (ORDER BY collection) - 1 AS coll, idx, weight"
             + (", coalesce(value, 'NaN'::DOUBLE) AS value" if valued else "")
             + " FROM memberships"
         )
+        cols["idx"] = self._local(cols["idx"])
+        return cols
+
+    def _local(self, idx: np.ndarray) -> np.ndarray:
+        """The dataset's numbering → the embedding's own (every idx given is a member)."""
+        members = self.members()
+        return idx if members is None else np.searchsorted(members, idx).astype(np.int32)
+
+    def member_count(self) -> int:
+        """How many entities the bound embedding holds (its own numbering's size)."""
+        members = self.members()
+        return self.entity_count() if members is None else len(members)
+
+    def local_knn(self) -> KnnGraph:
+        """The stored graph in the embedding's own numbering, as a build reads it."""
+        members = self.members()
+        graph = self.knn(self.entity_count())
+        return graph if members is None else graph.among(members)
 
     def vector_blocks(self, rows: int = 1 << 16):
         """(idx, vectors) blocks of at most `rows` entities, in index order, streamed so a
@@ -519,36 +630,81 @@ class Store:
             self.con.execute("DELETE FROM steps WHERE name = ?", [name])
 
     def replace_entities(self, entities: pa.Table, vectors: np.ndarray | None,
-                         memberships: pa.Table | None) -> None:
-        """Replace the input tables (call inside a transaction)."""
+                         memberships: pa.Table | None, members: np.ndarray | None = None
+                         ) -> None:
+        """Replace the input tables (call inside a transaction). For the first embedding the
+        entities too (and, when their ids change, the other embeddings go); for another its
+        `members` (the dataset idx of each of its rows, ascending) and its own vectors or
+        memberships, numbered by dataset idx."""
         con = self.con
-        con.register("_entities_in", entities)
-        con.execute("DROP TABLE IF EXISTS entities")
-        con.execute("CREATE TABLE entities AS SELECT * FROM _entities_in ORDER BY idx")
-        con.unregister("_entities_in")
-        con.execute("ALTER TABLE entities ADD PRIMARY KEY (idx)")
-        con.execute("DROP TABLE IF EXISTS vectors")
+        q = _quote(self.schema)
+        if self.schema == "main":
+            old = self.entity_ids() if self.has_entities() else None
+            if old is None or not old.equals(entities.column("id")):
+                self.drop_other_embeddings()
+            con.register("_entities_in", entities)
+            con.execute("DROP TABLE IF EXISTS main.entities")
+            con.execute("CREATE TABLE main.entities AS SELECT * FROM _entities_in ORDER BY idx")
+            con.unregister("_entities_in")
+            con.execute("ALTER TABLE main.entities ADD PRIMARY KEY (idx)")
+            members = None
+        else:
+            members = np.asarray(members, dtype=np.int32)
+            self._replace("members", None, pa.table({"idx": members}))
+        self._members = members
+        con.execute(f"DROP TABLE IF EXISTS {q}.vectors")
         if vectors is not None:
             n, dim = vectors.shape
             vec = pa.FixedSizeListArray.from_arrays(
                 pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel()), dim)
-            table = pa.table({"idx": pa.array(np.arange(n, dtype=np.int32)), "vec": vec})
+            table = pa.table({"idx": pa.array(self._global(np.arange(n, dtype=np.int32))),
+                              "vec": vec})
             con.register("_vectors_in", table)
-            con.execute(f"CREATE TABLE vectors AS SELECT idx, vec::FLOAT[{dim}] AS vec "
+            con.execute(f"CREATE TABLE {q}.vectors AS SELECT idx, vec::FLOAT[{dim}] AS vec "
                         "FROM _vectors_in")
             con.unregister("_vectors_in")
-        con.execute("DELETE FROM memberships")
+        elif self.schema != "main":
+            con.execute(f"CREATE TABLE {q}.vectors ({_EMBEDDING_EXTRA['vectors']})")
+        con.execute(f"DELETE FROM {q}.memberships")
         # a --pair-attribute build keeps each membership's value in a column of its own,
         # added then (files without one read as before); another build leaves it NULL
         valued = memberships is not None and "value" in memberships.column_names
         if valued:
-            con.execute("ALTER TABLE memberships ADD COLUMN IF NOT EXISTS value DOUBLE")
+            con.execute(f"ALTER TABLE {q}.memberships ADD COLUMN IF NOT EXISTS value DOUBLE")
         if memberships is not None:
+            if members is not None:
+                memberships = memberships.set_column(
+                    memberships.column_names.index("idx"), "idx",
+                    pa.array(self._global(memberships.column("idx").to_numpy())))
             con.register("_memberships_in", memberships)
             columns = "collection, idx, weight" + (", value" if valued else "")
-            con.execute(f"INSERT INTO memberships ({columns}) SELECT {columns} "
+            con.execute(f"INSERT INTO {q}.memberships ({columns}) SELECT {columns} "
                         "FROM _memberships_in")
             con.unregister("_memberships_in")
+
+    def members(self) -> np.ndarray | None:
+        """The dataset idx of the bound embedding's entities, ascending: its own numbering
+        (row i of its vectors and graph while it is built); None for the first embedding,
+        which holds every entity in the dataset's numbering."""
+        if self.schema == "main" or not self.bound:
+            return None
+        if self._members is None:
+            self._members = self.numpy("SELECT idx FROM members ORDER BY idx")["idx"].astype(
+                np.int32)
+        return self._members
+
+    def _global(self, local: np.ndarray) -> np.ndarray:
+        """The embedding's own numbering → the dataset's."""
+        members = self.members()
+        local = np.asarray(local, dtype=np.int32)
+        return local if members is None else members[local]
+
+    def has_entities(self) -> bool:
+        return bool(self.scalar("SELECT count(*) FROM information_schema.tables WHERE "
+                                "table_schema = 'main' AND table_name = 'entities'"))
+
+    def entity_ids(self) -> pa.ChunkedArray:
+        return self.arrow("SELECT id FROM main.entities ORDER BY idx").column(0)
 
     def replace_knn(self, idx: np.ndarray, sim: np.ndarray) -> None:
         n, k = idx.shape
@@ -556,19 +712,19 @@ class Store:
         src = np.broadcast_to(np.arange(n, dtype=np.int32)[:, None], (n, k))[keep]
         rank = np.broadcast_to(np.arange(1, k + 1, dtype=np.int16)[None, :], (n, k))[keep]
         self._replace("knn", None, pa.table({
-            "src": src, "rank": rank, "dst": idx[keep].astype(np.int32),
+            "src": self._global(src), "rank": rank, "dst": self._global(idx[keep]),
             "sim": sim[keep].astype(np.float32)}))
 
     def replace_layout(self, name: str, xy: np.ndarray) -> None:
         n = len(xy)
         self._replace("layout", ("name", name), pa.table({
             "name": pa.array([name] * n, pa.string()) if n else pa.array([], pa.string()),
-            "idx": np.arange(n, dtype=np.int32),
+            "idx": self._global(np.arange(n, dtype=np.int32)),
             "x": xy[:, 0].astype(np.float32), "y": xy[:, 1].astype(np.float32)}))
 
     def replace_merge_tree(self, a: np.ndarray, b: np.ndarray, s: np.ndarray) -> None:
         self._replace("merge_tree", None, pa.table({
-            "a": a.astype(np.int32), "b": b.astype(np.int32), "sim": s.astype(np.float32)}))
+            "a": self._global(a), "b": self._global(b), "sim": s.astype(np.float32)}))
 
     def replace_communities(self, method: str, labels: np.ndarray,
                             strength: np.ndarray | None = None, members=None) -> None:
@@ -579,7 +735,7 @@ class Store:
             strength = np.ones(n, dtype=np.float32)
         self._replace("communities", ("method", method), pa.table({
             "method": pa.array([method] * n, pa.string()),
-            "idx": np.arange(n, dtype=np.int32),
+            "idx": self._global(np.arange(n, dtype=np.int32)),
             "community": labels.astype(np.int32), "strength": strength.astype(np.float32)}))
         if members is None:
             keep = labels >= 0
@@ -587,7 +743,7 @@ class Store:
         ent, community, held = members
         self._replace("community_members", ("method", method), pa.table({
             "method": pa.array([method] * len(ent), pa.string()),
-            "idx": np.asarray(ent, dtype=np.int32),
+            "idx": self._global(ent),
             "community": np.asarray(community, dtype=np.int32),
             "strength": np.asarray(held, dtype=np.float32)}))
 
@@ -642,6 +798,18 @@ def discard(path: str) -> None:
     for name in (path, f"{path}.wal"):
         if os.path.lexists(name):
             os.remove(name)
+
+
+def check_embedding_name(name: str | None) -> str | None:
+    """An embedding's name is a schema's name too: letters, digits, _ and -."""
+    if name is not None and not EMBEDDING_NAME.fullmatch(name):
+        raise InputError(f"--embedding {name!r}: a name is 1 to 64 letters, digits, "
+                         "_ or - (starting with a letter or digit)")
+    return name
+
+
+def embedding_schema(name: str) -> str:
+    return f"e_{name}"
 
 
 def _quote(name: str) -> str:

@@ -70,10 +70,11 @@ class EmbtuiApp(App):
 
     BINDINGS = APP_BINDINGS
 
-    def __init__(self, path: str | os.PathLike, *, exit_on_sigterm: bool = False,
-                 **kwargs) -> None:
+    def __init__(self, path: str | os.PathLike, *, embedding: str | None = None,
+                 exit_on_sigterm: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.path = str(path)
+        self.embedding = embedding  # the file's embedding shown (None: its first)
         self.exit_on_sigterm = exit_on_sigterm  # run() asks; tests keep pytest's handlers
         if self.no_color or os.environ.get("TERM", "").lower() in ("dumb", "unknown"):
             # no colour codes at all: Textual's own NO_COLOR filter only turns them grey
@@ -140,7 +141,7 @@ class EmbtuiApp(App):
             # SIGTERM leaves as `q` does, so the driver restores the terminal on the way out
             asyncio.get_running_loop().add_signal_handler(
                 signal.SIGTERM, lambda: self.exit(return_code=SIGTERM_STATUS))
-        self.load(self.path)
+        self.load(self.path, self.embedding)
 
     def on_unmount(self) -> None:
         if self.exit_on_sigterm:
@@ -185,8 +186,8 @@ class EmbtuiApp(App):
         return lambda message: None if worker.is_cancelled else self.post_message(message)
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def load(self, path: str) -> None:
-        loader.load(loader.open_dataset(path), self._post())
+    def load(self, path: str, embedding: str | None = None) -> None:
+        loader.load(loader.open_dataset(path, embedding), self._post())
 
     @work(thread=True, exclusive=True, group="clusters", exit_on_error=False)
     def compute_clusters(self, ds, t: float, degree, group_mode: str) -> None:
@@ -881,9 +882,9 @@ class EmbtuiApp(App):
             self._choose(None)
 
 
-def run(path: str | os.PathLike) -> int:
+def run(path: str | os.PathLike, embedding: str | None = None) -> int:
     """Open the explorer on a dataset file (blocks until the user quits); the exit status."""
-    app = EmbtuiApp(path, exit_on_sigterm=True)
+    app = EmbtuiApp(path, embedding=embedding, exit_on_sigterm=True)
     app.run()
     return outcome(app)
 

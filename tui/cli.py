@@ -33,6 +33,11 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{message} (see '{self.prog} --help')")
 
 
+def _embedding_option(parser, what: str = "the embedding to read") -> None:
+    parser.add_argument("--embedding", metavar="NAME",
+                        help=f"{what} (default: the file's first; `embtui info` lists them)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="embtui", description="A terminal explorer for embeddings and "
                 "similarity graphs. 'embtui DATASET' opens the explorer; 'embtui' alone opens "
@@ -158,14 +163,18 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default=None, choices=("cpu", "cuda"),
                    help="mde-umap: where PyMDE runs (default cpu; cuda needs a GPU torch sees)")
     b.add_argument("--seed", type=int, default=0)
+    _embedding_option(b, "the embedding this input builds: a new name adds one to an "
+                      "existing OUT, its entities matched by id to the file's")
     b.add_argument("--quiet", action="store_true", help="no progress output")
 
     i = sub.add_parser("info", help="what a dataset holds")
     i.add_argument("dataset")
+    _embedding_option(i)
     i.add_argument("--json", action="store_true")
 
     n = sub.add_parser("neighbors", help="nearest neighbours of an entity")
     n.add_argument("dataset")
+    _embedding_option(n)
     n.add_argument("query", nargs="?", help="an id, else the best fuzzy label match")
     n.add_argument("--vector", metavar="FILE.npy",
                    help="instead of QUERY: the entities nearest this vector (exact)")
@@ -174,10 +183,14 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("-k", type=int, default=None, help="how many (default: all stored)")
     n.add_argument("--json", action="store_true")
 
-    cm = sub.add_parser("compare", help="two embeddings of the same entities (two dataset "
-                        "files, matched by id): neighbour overlap and cluster agreement")
-    cm.add_argument("a", metavar="A.duckdb")
-    cm.add_argument("b", metavar="B.duckdb")
+    cm = sub.add_parser("compare", help="two embeddings of the same entities: neighbour "
+                        "overlap and cluster agreement",
+                        description="'compare DATASET A B' compares embeddings A and B of one "
+                        "file; 'compare A.duckdb B.duckdb' the first embeddings of two files, "
+                        "entities matched by id.")
+    cm.add_argument("a", metavar="DATASET")
+    cm.add_argument("b", metavar="A")
+    cm.add_argument("c", metavar="B", nargs="?")
     cm.add_argument("-k", type=int, default=None,
                     help="neighbours compared per entity (default: the smaller stored k)")
     cm.add_argument("--method", help="compare these stored communities of both files "
@@ -189,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     cl = sub.add_parser("clusters", help="clusters at a similarity threshold, or stored "
                         "communities")
     cl.add_argument("dataset")
+    _embedding_option(cl)
     g = cl.add_mutually_exclusive_group()
     g.add_argument("--threshold", type=float, help="components of the graph with "
                    "similarity ≥ T (default: the explorer's opening threshold)")
@@ -198,6 +212,7 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("search", help="fuzzy search over labels")
     s.add_argument("dataset")
+    _embedding_option(s)
     s.add_argument("text")
     s.add_argument("--limit", type=int, default=20)
     s.add_argument("--json", action="store_true")
@@ -209,6 +224,7 @@ def _parser() -> argparse.ArgumentParser:
                        "of a dendrogram's leaves (Ward linkage on vectors, average linkage "
                        "for graphs), with the linkage.")
     h.add_argument("dataset")
+    _embedding_option(h)
     h.add_argument("query", nargs="?", help="an id, else the best fuzzy label match: it and "
                    "its nearest neighbours")
     h.add_argument("-k", type=int, default=None, help="with QUERY: how many neighbours "
@@ -230,6 +246,7 @@ def _parser() -> argparse.ArgumentParser:
                         "listed pairs; exact up to 10,000 entities, above that among a "
                         "seeded random sample of as many (the output says which).")
     pr.add_argument("dataset")
+    _embedding_option(pr)
     pr.add_argument("--least", action="store_true", help="the least similar pairs first")
     pr.add_argument("--limit", type=int, default=20, help="how many pairs (default 20, at "
                     "most 10000)")
@@ -237,6 +254,7 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="write a table to CSV, TSV, parquet or JSONL")
     e.add_argument("dataset")
+    _embedding_option(e)
     e.add_argument("--table", required=True, choices=("entities", "knn", "layout", "clusters"))
     e.add_argument("--threshold", type=float, help="for --table clusters")
     e.add_argument("--method", help="for --table clusters: stored communities")
@@ -272,15 +290,24 @@ def _note(text: str) -> None:
 
 def _cmd_info(args) -> int:
     from engine.dataset import Dataset
-    with Dataset.open(args.dataset) as ds:
+    with Dataset.open(args.dataset, args.embedding) as ds:
         info = ds.info()
         if args.json:
             _print_json(info)
             return 0
         # every string here may come from data (column and file names in the params, the
         # metadata columns): plain text, one line each
-        print(f"{_plain(ds.path)}: {info['entities']} entities ({_plain(info['kind'])}"
-              + (f", {info['dim']} dimensions" if info["dim"] else "") + ")")
+        print(f"{_plain(ds.path)}: {info['entities']} entities")
+        for name, e in info["embeddings"].items():
+            mark = "*" if name == ds.embedding else " "
+            what = _plain(e["kind"]) + (f", {e['dim']} dimensions" if e["dim"] else "")
+            held = "" if e["entities"] == info["entities"] else f", {e['entities']:,} held"
+            graph = (f"{_plain(e['similarity'])} k={e['k']}" if e["k"] else "no graph")
+            print(f" {mark}embedding {_plain(name)} ({what}{held}): {graph}; layouts "
+                  f"{', '.join(_plain(x) for x in e['layouts']) or '—'}; communities "
+                  f"{', '.join(_plain(x) for x in e['communities']) or '—'}")
+        if len(info["embeddings"]) > 1:
+            print(f"  steps of {_plain(ds.embedding)} (another: --embedding NAME):")
         for name, step in info["steps"].items():
             params = ", ".join(f"{_plain(k)}={_plain(v)}" for k, v in step["params"].items()
                                if v not in (None, [], ""))
@@ -324,7 +351,7 @@ def _cmd_neighbors(args) -> int:
         raise InputError("the query is empty (give an id or a label)")
     if args.vector is not None or args.text is not None:
         return _nearest_to_new(args)
-    with Dataset.open(args.dataset) as ds:
+    with Dataset.open(args.dataset, args.embedding) as ds:
         result = ds.neighbors(args.query, args.k)
         if args.k is not None and args.k > result.stored_k:
             _note(f"only {result.stored_k} neighbours are stored (built with -k "
@@ -349,7 +376,7 @@ def _print_neighbour_rows(records: list[dict]) -> None:
 def _nearest_to_new(args) -> int:
     """neighbors --vector / --text: exact over the stored vectors, any k."""
     from engine.dataset import Dataset
-    with Dataset.open(args.dataset) as ds:
+    with Dataset.open(args.dataset, args.embedding) as ds:
         if args.vector is not None:
             from engine.query import read_vector_file
             result = ds.nearest_to(read_vector_file(args.vector), args.k)
@@ -380,7 +407,12 @@ def _cmd_compare(args) -> int:
     from tui.state import opening_threshold
     if args.limit < 0:
         raise InputError(f"--limit must be at least 0 (got {args.limit})")
-    with Dataset.open(args.a) as a, Dataset.open(args.b) as b:
+    if args.c is None:
+        paths, embeddings = (args.a, args.b), (None, None)
+    else:
+        paths, embeddings = (args.a, args.a), (args.b, args.c)
+    with Dataset.open(paths[0], embeddings[0]) as a, \
+            Dataset.open(paths[1], embeddings[1]) as b:
         if args.method is not None:
             views = [ds.clusters(method=args.method) for ds in (a, b)]
         else:
@@ -390,8 +422,9 @@ def _cmd_compare(args) -> int:
         _print_json(doc)
         return 0
     ov, cl = doc["overlap"], doc["clusters"]
-    print(f"{doc['shared']:,} entities in both ({doc['a']['only_here']:,} only in "
-          f"{_plain(args.a)}, {doc['b']['only_here']:,} only in {_plain(args.b)}); "
+    names = (paths if args.c is None else embeddings)
+    print(f"A = {_plain(names[0])}, B = {_plain(names[1])}: {doc['shared']:,} entities in "
+          f"both ({doc['a']['only_here']:,} only in A, {doc['b']['only_here']:,} only in B); "
           f"{doc['k']} neighbours each")
     if ov["mean"] is not None:
         print(f"neighbour overlap (Jaccard): mean {ov['mean']:.3f}, median {ov['median']:.3f}")
@@ -419,7 +452,7 @@ def _cmd_clusters(args) -> int:
     from engine.dataset import Dataset
     if args.min_size < 1:
         raise InputError(f"--min-size must be at least 1 (got {args.min_size})")
-    with Dataset.open(args.dataset) as ds:
+    with Dataset.open(args.dataset, args.embedding) as ds:
         threshold, opening = args.threshold, False
         if threshold is not None:
             check_threshold(threshold, ds.similarity)
@@ -447,8 +480,10 @@ def _cmd_clusters(args) -> int:
                     else f"by {_plain(args.method)}")
             if opening:
                 what += " (the opening threshold: most clusters of 3 or more, none over a third)"
+            lacking = "" if ds.members is None else (
+                f", {ds.n - len(ds.members):,} of them not in embedding {_plain(ds.embedding)}")
             print(f"{len(result)} clusters of at least {args.min_size} {what}; "
-                  f"{result.singletons} singletons")
+                  f"{result.singletons} singletons{lacking}")
             for c in range(len(result)):
                 members = result.members(c)
                 listed = ", ".join(_plain(ds.labels[m], 40) for m in members[:8])
@@ -507,7 +542,7 @@ def _cmd_search(args) -> int:
         raise InputError(f"--limit must be at least 1 (got {args.limit})")
     if not args.text.strip():
         raise InputError("search text is empty")
-    with Dataset.open(args.dataset) as ds:
+    with Dataset.open(args.dataset, args.embedding) as ds:
         matches = ds.search(args.text, limit=args.limit)
         if args.json:
             _print_json({"query": args.text, "matches": [
@@ -588,7 +623,7 @@ def _heatmap_group(ds, args):
 def _cmd_heatmap(args) -> int:
     from engine.dataset import Dataset
     _heatmap_checks(args)
-    with Dataset.open(args.dataset) as ds:
+    with Dataset.open(args.dataset, args.embedding) as ds:
         hm = ds.heatmap(_heatmap_group(ds, args))
         ids = [str(ds.ids[i]) for i in hm.idx]
         labels = [str(ds.labels[i]) for i in hm.idx]
@@ -647,7 +682,7 @@ def _cmd_pairs(args) -> int:
     from engine.dataset import Dataset
     from engine.pairs import check_limit
     check_limit(args.limit, "--limit")
-    with Dataset.open(args.dataset) as ds:
+    with Dataset.open(args.dataset, args.embedding) as ds:
         result = ds.pairs(least=args.least, limit=args.limit)
         doc = result.document(ds)
         n = ds.n
@@ -689,7 +724,7 @@ def _cmd_export(args) -> int:
     if out is not None:
         out = check_target(out, protect=args.dataset)
     # engine.export picks the format by the suffix and refuses parquet on standard output
-    with Dataset.open(args.dataset) as ds:
+    with Dataset.open(args.dataset, args.embedding) as ds:
         if args.threshold is not None:
             check_threshold(args.threshold, ds.similarity)
         # rows to a terminal are for reading: plain text; to a file or a pipe, exact bytes
@@ -750,6 +785,7 @@ def _build_options(args):
         in_degree_cap=args.in_degree_cap or None, context_threshold=args.context_threshold,
         context_measure=args.context_measure, pair_attribute=args.pair_attribute,
         pair_scale=args.pair_scale, windows=args.windows, stop_words=args.stop_words,
+        embedding=args.embedding,
         k=args.k, layouts=layouts, seed=args.seed, communities=communities,
         kmeans_k=args.kmeans_k, merge_tree=args.merge_tree, **slpa,
         **_mde_options(args, layouts))
@@ -814,7 +850,7 @@ def _cmd_demo(args) -> int:
     return 0
 
 
-def _cmd_explore(path: str | None) -> int:
+def _cmd_explore(path: str | None, embedding: str | None = None) -> int:
     if path is None:
         from sample_data.movielens import build_demo, default_demo_path
         path = default_demo_path()
@@ -826,9 +862,9 @@ def _cmd_explore(path: str | None) -> int:
     elif not os.path.exists(path):
         raise InputError(f"{path}: no such file")
     from engine.dataset import Dataset
-    Dataset.open(path).close()  # bad files fail here, in one line, before the screen opens
+    Dataset.open(path, embedding).close()  # bad files fail here, in one line, first
     from tui.app import run
-    return run(path)  # an error in the app is raised here, reported by main in one line
+    return run(path, embedding)  # an error in the app is raised here, reported by main in one line
 
 
 _COMMANDS = {"info": _cmd_info, "neighbors": _cmd_neighbors, "clusters": _cmd_clusters,
@@ -852,10 +888,16 @@ def _main(argv: list[str] | None) -> int:
         if not argv:
             return _finish(_cmd_explore(None))
         if argv[0] not in COMMANDS and not argv[0].startswith("-"):
-            if len(argv) > 1:
+            embedding = None
+            if len(argv) == 3 and argv[1] == "--embedding":
+                embedding = argv[2]
+            elif len(argv) == 2 and argv[1].startswith("--embedding="):
+                embedding = argv[1].split("=", 1)[1]
+            elif len(argv) > 1:
                 raise InputError(f"unknown command '{argv[0]}' (commands: "
-                                 f"{', '.join(COMMANDS)}; or 'embtui DATASET')")
-            return _finish(_cmd_explore(argv[0]))
+                                 f"{', '.join(COMMANDS)}; or 'embtui DATASET [--embedding "
+                                 "NAME]')")
+            return _finish(_cmd_explore(argv[0], embedding))
         args = _parser().parse_args(argv)
         if args.command is None:
             return _finish(_cmd_explore(None))

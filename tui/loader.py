@@ -52,10 +52,10 @@ def failing_as(what: str):
         raise Failed(f"{what}: {one_line(err)}") from err
 
 
-def open_dataset(path: str):
+def open_dataset(path: str, embedding: str | None = None):
     from engine.dataset import Dataset
     try:
-        return Dataset.open(path)
+        return Dataset.open(path, embedding)
     except Exception as err:  # every failure to open is one line, never a traceback
         raise OpenFailed(one_line(err)) from err
 

@@ -346,7 +346,7 @@ def test_compare_two_files_of_the_same_entities(run, vectors_dataset, vectors_pa
     assert set(doc["clusters"]["contingency"]["a"][0]) == {"cluster", "size", "label"}
     text = run("compare", vectors_dataset, out)
     assert text.returncode == 0
-    assert text.stdout.startswith("50 entities in both (10 only in")
+    assert ": 50 entities in both (10 only in A, 0 only in B)" in text.stdout
     assert "adjusted Rand index" in text.stdout
     bad = run("compare", vectors_dataset, out, "--limit", "-1")
     assert bad.returncode == 2 and "--limit" in bad.stderr
