@@ -65,7 +65,22 @@ def _dist_version(name: str) -> str:
 
 
 def build_demo(out: str, *, progress: Progress | None = None,
-               options: BuildOptions | None = None) -> BuildReport:
+               options: BuildOptions | None = None, embeddings: bool = False) -> BuildReport:
+    """The demo's co-occurrence (or concepts) graph; with `embeddings`, then the other
+    embeddings of the same films (sample_data.movielens_embeddings)."""
+    from dataclasses import replace
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    return build(ratings_frame(), out, options or demo_options(), source_key=source_key(),
-                 source_name="MovieLens ratings", progress=progress)
+    options = options or demo_options()
+    if not os.path.exists(out):  # a new file names its first embedding by its graph
+        options = replace(options, embedding="cooccurrence" if options.graph == "association"
+                          else "concepts")
+    report = build(ratings_frame(), out, options, source_key=source_key(),
+                   source_name="MovieLens ratings", progress=progress)
+    if embeddings:
+        from sample_data.movielens_embeddings import build_demo_embeddings
+        for name, more in build_demo_embeddings(out, options, progress=progress):
+            report.computed += [f"{name}/{step}" for step in more.computed]
+            report.cached += [f"{name}/{step}" for step in more.cached]
+            report.seconds.update({f"{name}/{k}": v for k, v in more.seconds.items()})
+            report.warnings += more.warnings
+    return report

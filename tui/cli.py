@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--graph", default=None, choices=GRAPHS,
                    help="neighbours by co-occurrence or by the concepts method (default: "
                    "association for MovieLens, context for --words)")
+    d.add_argument("--embeddings", action="store_true",
+                   help="MovieLens: also the films' other embeddings, to compare: svd (of the "
+                   "user × film likes), genres (tf-idf) and, with the [text] extra, titles "
+                   "(MiniLM)")
     d.add_argument("--quiet", action="store_true", help="no progress output")
 
     b = sub.add_parser("build", help="build a dataset from vectors or collections",
@@ -832,6 +836,8 @@ def _report(report, out: str, quiet: bool) -> None:
 
 def _cmd_demo(args) -> int:
     from tui.progress import build_progress
+    if args.words and args.embeddings:
+        raise InputError("--embeddings applies to the MovieLens demo, not --words")
     if args.words:
         from sample_data.words import build_words_demo, default_words_path, words_options
         graph = args.graph or "context"
@@ -841,7 +847,8 @@ def _cmd_demo(args) -> int:
         from sample_data.movielens import build_demo, default_demo_path, demo_options
         graph = args.graph or "association"
         out = args.output or default_demo_path(graph)
-        make = partial(build_demo, out, options=demo_options(graph=graph))
+        make = partial(build_demo, out, options=demo_options(graph=graph),
+                       embeddings=args.embeddings)
     with build_progress(quiet=args.quiet) as progress:
         report = make(progress=progress)
     _report(report, out, args.quiet)
