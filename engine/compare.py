@@ -131,14 +131,30 @@ def _held(ds) -> np.ndarray:
             else np.asarray(members, dtype=np.int64))
 
 
+def _aligned(ds_a, ds_b) -> Alignment:
+    """The entities both embeddings hold, matched by id, as indices into each dataset."""
+    held_a, held_b = _held(ds_a), _held(ds_b)
+    al = align(ds_a.ids[held_a], ds_b.ids[held_b])
+    return al._replace(a=held_a[al.a], b=held_b[al.b])
+
+
+def entity_overlap(ds_a, ds_b, k: int | None = None) -> np.ndarray:
+    """Per entity of A (float64, by A's idx), the Jaccard overlap of its neighbours under A
+    and B, as `compare` counts it; NaN where B lacks the entity or neither lists a shared
+    neighbour."""
+    al = _aligned(ds_a, ds_b)
+    out = np.full(ds_a.n, np.nan)
+    out[al.a] = neighbour_overlap(ds_a.knn.idx, ds_b.knn.idx, al, k)
+    return out
+
+
 def compare_datasets(ds_a, ds_b, clusters_a, clusters_b, *, k: int | None = None,
                      limit: int = 10, top: int = 8, bins: int = 10) -> dict:
     """The comparison `embtui compare` prints: the two files, the shared entities, the
     neighbour overlap (mean, median, histogram), the entities whose neighbourhoods changed
     most and least, and how the clusters agree (ARI, contingency of the largest)."""
+    al = _aligned(ds_a, ds_b)
     held_a, held_b = _held(ds_a), _held(ds_b)
-    al = align(ds_a.ids[held_a], ds_b.ids[held_b])
-    al = al._replace(a=held_a[al.a], b=held_b[al.b])
     j = neighbour_overlap(ds_a.knn.idx, ds_b.knn.idx, al, k)
     used_k = min(ds_a.knn.idx.shape[1], ds_b.knn.idx.shape[1]) if k is None else int(k)
     have = np.flatnonzero(np.isfinite(j))
@@ -181,3 +197,25 @@ def compare_datasets(ds_a, ds_b, clusters_a, clusters_b, *, k: int | None = None
                       for c in tb.tolist()],
                 "counts": table.tolist()}},
     }
+
+
+def procrustes_onto(xy: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`xy` moved onto `reference` (both (n, 2), the same entities by row; NaN rows are an
+    entity one of them lacks): both centred on the rows they share, `xy` scaled to the
+    reference's spread (root mean square distance from the centre), then turned by the
+    orthogonal R minimising ‖X R − Y‖_F (Schönemann 1966: R = U Vᵀ for Xᵀ Y = U Σ Vᵀ, a
+    rotation or a reflection), and shifted to the reference's centre. With fewer than three
+    shared rows, or a spread of zero, `xy` is returned as it was."""
+    xy = np.asarray(xy, dtype=np.float64)
+    ref = np.asarray(reference, dtype=np.float64)
+    both = np.isfinite(xy).all(axis=1) & np.isfinite(ref).all(axis=1)
+    if both.sum() < 3:
+        return xy.astype(np.float32)
+    mx, my = xy[both].mean(axis=0), ref[both].mean(axis=0)
+    X, Y = xy[both] - mx, ref[both] - my
+    sx, sy = np.sqrt((X ** 2).sum(axis=1).mean()), np.sqrt((Y ** 2).sum(axis=1).mean())
+    if not (sx > 0 and sy > 0):
+        return xy.astype(np.float32)
+    u, _, vt = np.linalg.svd((X / sx).T @ (Y / sy))
+    R = u @ vt
+    return (((xy - mx) / sx) @ R * sy + my).astype(np.float32)

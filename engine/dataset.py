@@ -546,7 +546,7 @@ class Dataset:
         return {
             "entities": self.n,
             "embedding": self.embedding,
-            "embeddings": {name: self._embedding_summary(name) for name in self.embeddings},
+            "embeddings": self.info_embeddings(),
             "dim": self.dim,
             "kind": self.kind,
             "graph": self.graph_stats,
@@ -555,6 +555,11 @@ class Dataset:
             "steps": {name: {"params": rec.params, "seconds": round(rec.seconds, 3)}
                       for name, rec in self.steps.items() if name in self.valid},
         }
+
+    def info_embeddings(self) -> dict:
+        """A line on each of the file's embeddings: kind, dim, entities held, graph, layouts
+        and communities."""
+        return {name: self._embedding_summary(name) for name in self.embeddings}
 
     def _embedding_summary(self, name: str) -> dict:
         other = self if name == self.embedding else self.with_embedding(name)

@@ -75,6 +75,7 @@ class EmbtuiApp(App):
         super().__init__(**kwargs)
         self.path = str(path)
         self.embedding = embedding  # the file's embedding shown (None: its first)
+        self._retired: list = []  # datasets of embeddings shown before (workers may read)
         self.exit_on_sigterm = exit_on_sigterm  # run() asks; tests keep pytest's handlers
         if self.no_color or os.environ.get("TERM", "").lower() in ("dumb", "unknown"):
             # no colour codes at all: Textual's own NO_COLOR filter only turns them grey
@@ -147,8 +148,9 @@ class EmbtuiApp(App):
         if self.exit_on_sigterm:
             with suppress(Exception):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
-        with suppress(Exception):  # a worker may still be reading as the process ends
-            self.ds.close()
+        for ds in [self.ds, *self._retired]:
+            with suppress(Exception):  # a worker may still be reading as the process ends
+                ds.close()
 
     def say(self, text: str, **kwargs) -> None:
         """A notification: plain text, whatever data it holds (labels, paths, column names)."""
@@ -186,8 +188,8 @@ class EmbtuiApp(App):
         return lambda message: None if worker.is_cancelled else self.post_message(message)
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def load(self, path: str, embedding: str | None = None) -> None:
-        loader.load(loader.open_dataset(path, embedding), self._post())
+    def load(self, path: str, embedding: str | None = None, align_to=None) -> None:
+        loader.load(loader.open_dataset(path, embedding), self._post(), align_to)
 
     @work(thread=True, exclusive=True, group="clusters", exit_on_error=False)
     def compute_clusters(self, ds, t: float, degree, group_mode: str) -> None:
@@ -281,6 +283,10 @@ class EmbtuiApp(App):
         self.layouts = message.layouts
         self.group_modes = message.group_modes
         self.emphasis_modes = message.emphasis_modes
+        if self.group_mode not in self.group_modes:  # another embedding's communities
+            self.group_mode = "clusters"
+        if self.emphasis not in self.emphasis_modes:
+            self.emphasis = "off"
         if not self.layouts:
             self.query_one(StatusLine).update(Text(NO_LAYOUT, style="dim"))
             self.query_one(Scatter).border_title = plain_content(
@@ -293,7 +299,7 @@ class EmbtuiApp(App):
         scatter = self.query_one(Scatter)
         scatter.set_points(message.xy)
         scatter.border_title = plain_content(
-            f"{os.path.basename(self.path)} · {message.name}", 60)
+            f"{os.path.basename(self.path)} · {self._embedding_title}{message.name}", 60)
         if self.colour is not None:
             self._apply_colouring()
         self._ask_names()  # the labels sit at their clusters' centres on this layout
@@ -732,15 +738,42 @@ class EmbtuiApp(App):
         self.choose_group_mode(modes[(i + 1) % len(modes)])
         self.say(f"colour: {mode_title(self.group_mode)}", timeout=2)
 
+    @property
+    def _embedding_title(self) -> str:
+        """The embedding shown, for titles, when the file has several."""
+        ds = self.ds
+        return f"{ds.embedding} · " if ds is not None and len(ds.embeddings) > 1 else ""
+
     def action_cycle_layout(self) -> None:
-        if not self.layouts:
+        """v: the next layout; after an embedding's last, the next embedding's first."""
+        embeddings = self.ds.embeddings if self.ds is not None else []
+        if not self.layouts and len(embeddings) < 2:
             self.say(NO_LAYOUT, timeout=3)
             return
-        if len(self.layouts) < 2 or self.layout_name is None:
+        i = self.layouts.index(self.layout_name) if self.layout_name in self.layouts else -1
+        if 0 <= i < len(self.layouts) - 1:
+            self.show_layout(self.layouts[i + 1])
+        elif len(embeddings) > 1:
+            j = embeddings.index(self.ds.embedding)
+            self.switch_embedding(embeddings[(j + 1) % len(embeddings)])
+        elif len(self.layouts) > 1:
+            self.show_layout(self.layouts[0])
+        else:
             self.say("this file has one layout", timeout=2)
+
+    def switch_embedding(self, name: str) -> None:
+        """Show another embedding of the file: its graph, clusters and first layout, turned
+        onto the map shown (Procrustes on the entities both hold); the selection stays."""
+        if self.ds is None or name == self.ds.embedding or name not in self.ds.embeddings:
             return
-        i = self.layouts.index(self.layout_name)
-        self.show_layout(self.layouts[(i + 1) % len(self.layouts)])
+        self._retired.append(self.ds)
+        self.embedding = name
+        self.view = self.threshold_view = None
+        self.names = self.trust = None
+        self.colour = None
+        self.noted = set()
+        self.say(f"embedding: {name}", timeout=2)
+        self.load(self.path, name, self.xy)
 
     def show_layout(self, name: str) -> None:
         if name in self.layouts and self.ds is not None:

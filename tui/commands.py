@@ -35,6 +35,11 @@ class ExplorerCommands(Provider):
                         "hubs (or high values) stand out as brighter cells"))
         for name in app.layouts:
             out.append((f"Layout: {name}", partial(app.show_layout, name), "show this layout"))
+        ds = app.ds
+        for name in (ds.embeddings if ds is not None and len(ds.embeddings) > 1 else []):
+            if name != ds.embedding:
+                out.append((f"Embedding: {name}", partial(app.switch_embedding, name),
+                            "its neighbours, clusters and map, turned onto this one"))
         if app.selection is not None:
             out.append(("Go to the selection's cluster", app.action_selection_cluster,
                         "choose it; it follows the selection as the threshold moves"))

@@ -46,7 +46,8 @@ APP_BINDINGS = [
     Binding("escape", "clear", "Let go", show=False, id="app.clear",
             tooltip="let go of the chosen cluster"),
     Binding("v", "cycle_layout", "Next layout", show=False, id="app.layout",
-            tooltip="show the next stored layout (umap, mde-umap, …)"),
+            tooltip="show the next stored layout (umap, mde-umap, …), then the next "
+                    "embedding's"),
     Binding("E", "toggle_edges", "Edges", show=False, id="app.edges",
             tooltip="draw every edge above the threshold among the points in view "
                     f"(up to {EDGE_LIMIT:,}; else the status line says they are hidden)"),

@@ -60,19 +60,27 @@ def open_dataset(path: str, embedding: str | None = None):
         raise OpenFailed(one_line(err)) from err
 
 
-def load(ds, post: Post) -> None:
-    """Everything the explorer shows at the start, in the order it is drawn."""
+def load(ds, post: Post, align_to: np.ndarray | None = None) -> None:
+    """Everything the explorer shows at the start, in the order it is drawn; `align_to`, the
+    map shown before (another embedding's), turns the first layout onto it."""
     with failing_as("loading stopped"):
-        _load(ds, post)
+        _load(ds, post, align_to)
 
 
-def _load(ds, post: Post) -> None:
+def _load(ds, post: Post, align_to: np.ndarray | None = None) -> None:
+    others = [name for name, e in ds.info_embeddings().items()
+              if name != ds.embedding and e["k"]] if ds.has("knn") else []
     post(msg.DatasetOpened(ds, ds.n, ds.layouts,
                            group_modes(ds.community_methods, ds.metadata_columns,
-                                       trust=bool(ds.layouts) and ds.has("knn")),
+                                       trust=bool(ds.layouts) and ds.has("knn"),
+                                       agreement=others),
                            emphasis_modes(ds.numeric_columns)))
     if ds.layouts:
-        post(msg.LayoutLoaded(ds.layouts[0], ds.layout(ds.layouts[0])))
+        xy = ds.layout(ds.layouts[0])
+        if align_to is not None and len(align_to) == len(xy):
+            from engine.compare import procrustes_onto
+            xy = procrustes_onto(xy, align_to)
+        post(msg.LayoutLoaded(ds.layouts[0], xy))
     post(msg.LabelsLoaded(ds.ids, ds.labels))
     t0 = None
     if not ds.has("knn"):

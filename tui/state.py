@@ -177,14 +177,17 @@ class Colouring:
 TRUST_PALETTE = ("#ff4d4d", "#ff8c42", "#c8b45b", "#4cd37a", "#2fd4d4")
 
 
-def group_modes(community_methods, metadata_columns, trust: bool = False) -> list[str]:
-    """What the groups can stand for; `trust` when the file has a graph and a layout."""
+def group_modes(community_methods, metadata_columns, trust: bool = False,
+                agreement=()) -> list[str]:
+    """What the groups can stand for; `trust` when the file has a graph and a layout;
+    agreement with each of the `agreement` embeddings (the file's others with a graph)."""
     modes = ["clusters"]
     modes += [f"community:{m}" for m in community_methods]
     modes += [f"column:{c}" for c in metadata_columns if c != "weight"]
     modes.append("degree")
     if trust:
         modes.append("trust")
+    modes += [f"agreement:{name}" for name in agreement]
     return modes
 
 
@@ -195,7 +198,8 @@ def mode_title(mode: str) -> str:
         return "trust"
     kind, _, name = mode.partition(":")
     name = plain_label(name, 40)  # a metadata column's name is data
-    return {"community": f"communities ({name})", "column": name}.get(kind, plain_label(mode))
+    return {"community": f"communities ({name})", "column": name,
+            "agreement": f"agreement with {name}"}.get(kind, plain_label(mode))
 
 
 def colour_by_view(view: Clusters, mode: str = "clusters") -> Colouring:
@@ -256,6 +260,14 @@ def colour_by_trust(share: np.ndarray) -> Colouring:
     return Colouring("trust", mode_title("trust"), groups, legend, palette=TRUST_PALETTE)
 
 
+def colour_by_agreement(overlap: np.ndarray, mode: str) -> Colouring:
+    """Each entity by the share of its neighbours another embedding gives it too (Jaccard),
+    in fifths, on the trust palette; none where the other lacks it."""
+    col = colour_by_trust(overlap)
+    legend = [(f"{20 * g}–{20 * (g + 1)}% shared", g) for g in range(5)]
+    return Colouring(mode, mode_title(mode), col.groups, legend, palette=TRUST_PALETTE)
+
+
 def trust_note(mean: float, trustworthiness: float | None) -> str:
     """The status line's word on the layout: "trust 26% · T 0.86"."""
     text = "trust —" if mean != mean else f"trust {mean:.0%}"
@@ -297,6 +309,10 @@ def colouring(ds, mode: str, view: Clusters | None, degree: np.ndarray | None) -
         return col
     if kind == "column":
         return colour_by_values(ds.metadata(name), mode)
+    if kind == "agreement":
+        from engine.compare import entity_overlap
+        with ds.with_embedding(name) as other:
+            return colour_by_agreement(entity_overlap(ds, other), mode)
     if mode == "degree" and degree is not None:
         return colour_by_values(degree, mode)
     return Colouring(mode, mode_title(mode), np.full(ds.n, -1, np.int32))

@@ -77,6 +77,9 @@ def test_compare_two_embeddings_of_one_file_against_a_direct_count(run, halves):
         for i in range(N):
             na, nb = set(a.neighbors(i).idx.tolist()), set(b.neighbors(i).idx.tolist())
             direct[ids[i]] = len(na & nb) / len(na | nb)
+        from engine.compare import entity_overlap
+        per_entity = entity_overlap(a, b)  # what the explorer's "agreement" colours by
+        assert per_entity == pytest.approx([direct[i] for i in ids], abs=1e-9)
     got = {e["id"]: e["overlap"] for e in doc["least_changed"]}
     assert got == pytest.approx(direct, abs=1e-6)
     assert all(direct[ids[i]] == 1.0 for i in range(30))  # the half that agrees

@@ -85,3 +85,32 @@ def test_contingency_of_the_largest_clusters():
     ta, tb, t = contingency(a, b, top=2)
     assert ta.tolist() == [0, 1] and tb.tolist() == [6, 5]
     assert t.tolist() == [[1, 2], [2, 0]]
+
+
+def test_procrustes_recovers_a_turned_mirrored_scaled_shifted_copy():
+    from engine.compare import procrustes_onto
+    rng = np.random.default_rng(4)
+    ref = rng.normal(size=(50, 2))
+    a = 0.7
+    turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ np.diag([1, -1])
+    moved = (ref @ turn) * 3.5 + np.array([10.0, -4.0])
+    moved[7] = np.nan  # an entity the other embedding lacks stays without a point
+    back = procrustes_onto(moved, ref)
+    keep = np.arange(50) != 7
+    assert np.abs(back[keep] - ref[keep]).max() < 1e-4 and np.isnan(back[7]).all()
+
+
+def test_procrustes_turn_is_scipys_orthogonal_procrustes():
+    from scipy.linalg import orthogonal_procrustes
+
+    from engine.compare import procrustes_onto
+    rng = np.random.default_rng(5)
+    ref, xy = rng.normal(size=(40, 2)), rng.normal(size=(40, 2)) * 2 + 1
+    X, Y = xy - xy.mean(0), ref - ref.mean(0)
+    sx, sy = np.sqrt((X ** 2).sum(1).mean()), np.sqrt((Y ** 2).sum(1).mean())
+    R, _ = orthogonal_procrustes(X / sx, Y / sy)
+    direct = (X / sx) @ R * sy + ref.mean(0)
+    assert procrustes_onto(xy, ref) == pytest.approx(direct, abs=1e-5)
+    few = np.full((40, 2), np.nan)
+    few[:2] = 1.0
+    assert np.isnan(procrustes_onto(xy, few)).sum() == 0  # too few shared: left as it was

@@ -41,3 +41,49 @@ async def test_the_explorer_opens_the_embedding_asked_for(partial_embedding, set
             await settle(pilot)
             assert app.selection is None or app.selection in held
         assert app.view is not None and len(app.view) >= 1
+
+
+async def test_v_goes_on_to_the_next_embedding_and_keeps_the_selection(partial_embedding,
+                                                                        settle):
+    from engine.compare import procrustes_onto
+    from tui.app import EmbtuiApp
+    out, held = partial_embedding
+    app = EmbtuiApp(out)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.ds.embedding == "default" and app.layouts == ["umap"]
+        before = app.xy.copy()
+        app.select(int(held[3]))
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        assert app.ds.embedding == "half" and app.selection == int(held[3])
+        assert "half · umap" in str(app.query_one("Scatter").border_title)
+        # its map is turned onto the one shown before
+        assert np.allclose(app.xy, procrustes_onto(app.ds.layout("umap"), before),
+                           equal_nan=True)
+        assert app.view is not None and app.threshold is not None
+        assert app.graph.idx.shape[0] == 60
+        await pilot.press("v")
+        await settle(pilot)
+        assert app.ds.embedding == "default" and app._exception is None
+
+
+async def test_agreement_colours_each_entity_by_its_shared_neighbours(partial_embedding,
+                                                                      settle):
+    from engine.compare import entity_overlap
+    from tui.app import EmbtuiApp
+    out, held = partial_embedding
+    app = EmbtuiApp(out)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert "agreement:half" in app.group_modes
+        app.choose_group_mode("agreement:half")
+        await settle(pilot)
+        assert app.colour.mode == "agreement:half"
+        with app.ds.with_embedding("half") as other:
+            j = entity_overlap(app.ds, other)
+        lacking = np.setdiff1d(np.arange(60), held)
+        assert (app.colour.groups[lacking] == -1).all()
+        assert (app.colour.groups[held] == np.clip(np.floor(j[held] * 5), 0, 4)).all()
+        assert app.colour.legend[0][0] == "0–20% shared"
