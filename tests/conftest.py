@@ -49,3 +49,19 @@ def demo_dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "movielens.duckdb"
     build_demo(str(out))
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_embeddings_dataset(tmp_path_factory, demo_dataset):
+    """A copy of the demo with two more embeddings of its films, svd and genres (umap only,
+    ~10 s)."""
+    import shutil
+    from dataclasses import replace
+
+    from sample_data.movielens import demo_options
+    from sample_data.movielens_embeddings import build_demo_embeddings
+    out = tmp_path_factory.mktemp("demo-embeddings") / "movielens.duckdb"
+    shutil.copyfile(demo_dataset, out)
+    build_demo_embeddings(str(out), replace(demo_options(), layouts=("umap",)),
+                          which=["svd", "genres"])
+    return out

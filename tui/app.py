@@ -76,6 +76,7 @@ class EmbtuiApp(App):
         self.path = str(path)
         self.embedding = embedding  # the file's embedding shown (None: its first)
         self._retired: list = []  # datasets of embeddings shown before (workers may read)
+        self.split: msg.SplitLoaded | None = None  # V: the embedding shown beside (B)
         self.exit_on_sigterm = exit_on_sigterm  # run() asks; tests keep pytest's handlers
         if self.no_color or os.environ.get("TERM", "").lower() in ("dumb", "unknown"):
             # no colour codes at all: Textual's own NO_COLOR filter only turns them grey
@@ -191,6 +192,10 @@ class EmbtuiApp(App):
     def load(self, path: str, embedding: str | None = None, align_to=None) -> None:
         loader.load(loader.open_dataset(path, embedding), self._post(), align_to)
 
+    @work(thread=True, exclusive=True, group="split", exit_on_error=False)
+    def load_split(self, path: str, name: str, align_to) -> None:
+        loader.split(path, name, align_to, self._post())
+
     @work(thread=True, exclusive=True, group="clusters", exit_on_error=False)
     def compute_clusters(self, ds, t: float, degree, group_mode: str) -> None:
         loader.clusters(ds, t, degree, group_mode, self._post())
@@ -298,8 +303,7 @@ class EmbtuiApp(App):
         self.layout_name = message.name
         scatter = self.query_one(Scatter)
         scatter.set_points(message.xy)
-        scatter.border_title = plain_content(
-            f"{os.path.basename(self.path)} · {self._embedding_title}{message.name}", 60)
+        scatter.border_title = self._scatter_title()
         if self.colour is not None:
             self._apply_colouring()
         self._ask_names()  # the labels sit at their clusters' centres on this layout
@@ -501,6 +505,8 @@ class EmbtuiApp(App):
         self.picks.select(i, remember, partner)
         if self._has_points:
             self.query_one(Scatter).set_cursor(i)
+        if self.split is not None and self.split.xy is not None:
+            self.query_one("#scatter-b", Scatter).set_cursor(i)
         self._show_neighbours()
         self.query_one(DetailsPane).show_message(plain_label(self.labels[i], 200) + " …")
         self.load_entity(self.ds, i, self.ids, self.labels)
@@ -511,9 +517,14 @@ class EmbtuiApp(App):
         self._update_status()
 
     def _show_neighbours(self) -> None:
-        if self.selection is not None and self.labels is not None:
-            self.query_one(NeighboursPane).show_entity(self.selection, self.trail, self.graph,
-                                                       self.labels, self._far())
+        if self.selection is None or self.labels is None:
+            return
+        pane = self.query_one(NeighboursPane)
+        if self.split is not None and self.graph is not None:
+            pane.show_pair(self.selection, self.trail, self.graph.idx, self.split.idx,
+                           self.labels, self.ds.embedding, self.split.name)
+        else:
+            pane.show_entity(self.selection, self.trail, self.graph, self.labels, self._far())
 
     @property
     def _has_points(self) -> bool:
@@ -526,7 +537,71 @@ class EmbtuiApp(App):
         idx = self.picks.highlight(self.view, self.graph)
         labels = [plain_label(self.labels[i], 24) for i in idx.tolist()]
         self.query_one(Scatter).set_highlight(idx, labels)
+        self._highlight_split()
         self._refresh_edges()
+
+    def _highlight_split(self) -> None:
+        """B's side of the split: the selection and its neighbours under B."""
+        split = self.split
+        if split is None or split.xy is None or self.labels is None:
+            return
+        i = self.selection
+        if i is None:
+            idx = np.zeros(0, np.int64)
+        else:
+            row = split.idx[i] if split.idx.shape[1] else np.zeros(0, np.int32)
+            idx = np.concatenate([[i], row[row >= 0]]).astype(np.int64)
+        labels = [plain_label(self.labels[j], 24) for j in idx.tolist()]
+        self.query_one("#scatter-b", Scatter).set_highlight(idx, labels)
+
+    # ---- the split view ------------------------------------------------------------------------
+
+    def action_toggle_split(self) -> None:
+        """V: another embedding of the file beside this one, or back to one view."""
+        view = self.query_one(ExplorerView)
+        if self.split is not None or view.split_shown:
+            self.split = None
+            view.show_split(False)
+            self.query_one(Scatter).border_title = self._scatter_title()
+            self._show_neighbours()
+            return
+        ds = self.ds
+        if ds is None or len(ds.embeddings) < 2:
+            self.say("this file has one embedding (add one: embtui build … --embedding NAME)",
+                     timeout=3)
+            return
+        names = ds.embeddings
+        other = names[(names.index(ds.embedding) + 1) % len(names)]
+        self.say(f"loading embedding {other} beside {ds.embedding}…", timeout=2)
+        self.load_split(self.path, other, self.xy)
+
+    def on_split_loaded(self, message: msg.SplitLoaded) -> None:
+        if self.ds is None or message.name == self.ds.embedding:
+            return
+        self._retired.append(message.ds)
+        self.split = message
+        view = self.query_one(ExplorerView)
+        view.show_split(True)
+        right = self.query_one("#scatter-b", Scatter)
+        right.border_title = plain_content(
+            f"B · {message.name} · {message.layout or NO_LAYOUT}", 60)
+        self.query_one(Scatter).border_title = self._scatter_title()
+        if message.xy is not None:
+            right.set_points(message.xy)
+            if self.labels is not None:
+                right.set_labels(self.labels)
+            if self.selection is not None:
+                right.set_cursor(self.selection)
+        if self.colour is not None:
+            self._apply_colouring()
+        self._highlight_split()
+        self._show_neighbours()
+
+    def _scatter_title(self):
+        """The left view's title: the file, the embedding (A in a split) and the layout."""
+        side = "A · " if self.split is not None else ""
+        return plain_content(f"{side}{os.path.basename(self.path)} · {self._embedding_title}"
+                             f"{self.layout_name or NO_LAYOUT}", 60)
 
     # ---- edges in the scatter ----------------------------------------------------------------
 
@@ -766,6 +841,8 @@ class EmbtuiApp(App):
         onto the map shown (Procrustes on the entities both hold); the selection stays."""
         if self.ds is None or name == self.ds.embedding or name not in self.ds.embeddings:
             return
+        if self.split is not None:
+            self.action_toggle_split()
         self._retired.append(self.ds)
         self.embedding = name
         self.view = self.threshold_view = None

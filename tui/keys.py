@@ -48,6 +48,9 @@ APP_BINDINGS = [
     Binding("v", "cycle_layout", "Next layout", show=False, id="app.layout",
             tooltip="show the next stored layout (umap, mde-umap, …), then the next "
                     "embedding's"),
+    Binding("V", "toggle_split", "Split view", show=False, id="app.split",
+            tooltip="show another embedding of the file beside this one (A | B): one "
+                    "selection, each side highlighting its own neighbours"),
     Binding("E", "toggle_edges", "Edges", show=False, id="app.edges",
             tooltip="draw every edge above the threshold among the points in view "
                     f"(up to {EDGE_LIMIT:,}; else the status line says they are hidden)"),

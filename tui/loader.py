@@ -106,6 +106,20 @@ def _load(ds, post: Post, align_to: np.ndarray | None = None) -> None:
     post(msg.SearchReady())
 
 
+def split(path: str, name: str, align_to: np.ndarray | None, post: Post) -> None:
+    """Another embedding of the file for the split view: its first layout turned onto the
+    map shown (Procrustes on the entities both hold) and its neighbour rows."""
+    from engine.compare import procrustes_onto
+    with failing_as(f"embedding {name}"):
+        ds = open_dataset(path, name)
+        layout = ds.layouts[0] if ds.layouts else None
+        xy = ds.layout(layout) if layout is not None else None
+        if xy is not None and align_to is not None and len(align_to) == len(xy):
+            xy = procrustes_onto(xy, align_to)
+        idx = ds.knn.idx if ds.has("knn") else np.full((ds.n, 0), -1, np.int32)
+    post(msg.SplitLoaded(name, layout, ds, xy, idx))
+
+
 def _graph(ds) -> msg.Graph:
     idx, sim = ds.knn
     finite = sim[np.isfinite(sim)]

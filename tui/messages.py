@@ -104,6 +104,18 @@ class ClustersNamed(Message):
 
 
 @dataclass
+class SplitLoaded(Message):
+    """Embedding `name`'s first layout, turned onto the map shown, and its neighbour rows,
+    for the right-hand view of the split (V)."""
+
+    name: str
+    layout: str | None
+    ds: object
+    xy: np.ndarray | None
+    idx: np.ndarray  # int32 (n, k), -1 padding: its stored neighbours
+
+
+@dataclass
 class TrustComputed(Message):
     """How far the layout `layout` can be trusted (engine.trust.Trust), and its colouring."""
 

@@ -87,3 +87,41 @@ async def test_agreement_colours_each_entity_by_its_shared_neighbours(partial_em
         assert (app.colour.groups[lacking] == -1).all()
         assert (app.colour.groups[held] == np.clip(np.floor(j[held] * 5), 0, 4)).all()
         assert app.colour.legend[0][0] == "0–20% shared"
+
+
+async def test_V_splits_the_map_into_two_linked_embeddings(partial_embedding, settle):
+    from tui.app import EmbtuiApp
+    from tui.widgets.scatter import Scatter
+    out, held = partial_embedding
+    app = EmbtuiApp(out)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        i = int(held[5])
+        app.select(i)
+        await settle(pilot)
+        await pilot.press("V")
+        await settle(pilot)
+        assert app.split is not None and app.split.name == "half"
+        left, right = app.query_one("#scatter", Scatter), app.query_one("#scatter-b", Scatter)
+        assert right.display and "B · half · umap" in str(right.border_title)
+        assert str(left.border_title).startswith("A · ")
+        # one selection: each side highlights it and its own neighbours
+        b_row = app.split.idx[i]
+        assert set(right.highlight.tolist()) == {i, *b_row[b_row >= 0].tolist()}
+        assert i in left.highlight and right.cursor == i
+        # the same colours on both sides
+        assert (right._groups == left._groups).all()
+        # the neighbour pane lists both, marking the shared ones
+        a_row = app.graph.idx[i]
+        shared = len(np.intersect1d(a_row[a_row >= 0], b_row[b_row >= 0]))
+        head = str(app.query_one("#nb-head").render())
+        assert f"{shared} shared = default | half" in head
+        # selecting on B's side moves the one selection
+        right.focus()
+        await pilot.press("right")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.selection == right.cursor and left.cursor == right.cursor
+        await pilot.press("V")
+        await settle(pilot)
+        assert app.split is None and not right.display

@@ -37,9 +37,11 @@ class ExplorerView(Horizontal):
 
     def compose(self):
         with Vertical(id="plot"):
-            scatter = ExplorerScatter(id="scatter")
-            scatter.border_title = self._title
-            yield scatter
+            with Horizontal(id="maps"):
+                scatter = ExplorerScatter(id="scatter")
+                scatter.border_title = self._title
+                yield scatter
+                yield ExplorerScatter(id="scatter-b")  # V: another embedding beside it
             yield StatusLine(Text("opening…", style="dim"), id="status")
             yield Legend("", id="legend")
         with Vertical(id="sidebar"):
@@ -63,8 +65,22 @@ class ExplorerView(Horizontal):
         groups = colouring.groups
         kind = self.group_kind()
         shown = np.where(groups < group_limit(kind), groups, -1).astype(np.int32)
-        self.query_one(ExplorerScatter).set_groups(shown, list(colouring.palette or PALETTE))
+        palette = list(colouring.palette or PALETTE)
+        self.query_one(ExplorerScatter).set_groups(shown, palette)
+        split = self.query_one("#scatter-b", ExplorerScatter)
+        if split.display:  # the same colours on both sides: where A's groups land in B
+            split.set_groups(shown, palette)
         self.query_one(Legend).show(colouring, group_mode, kind)
+
+    def show_split(self, shown: bool) -> None:
+        split = self.query_one("#scatter-b", ExplorerScatter)
+        split.display = shown
+        if not shown and self.app.focused is split:
+            self.query_one(ExplorerScatter).focus()
+
+    @property
+    def split_shown(self) -> bool:
+        return bool(self.query_one("#scatter-b", ExplorerScatter).display)
 
     def show_status(self, colouring, edges_note: str | None = None,
                     trust: str | None = None, weight: str | None = None) -> None:
@@ -100,7 +116,7 @@ class ExplorerView(Horizontal):
         """The pane holding the focus: "scatter" or a side pane's name."""
         node = self.app.focused
         while node is not None:
-            if node.id in ("scatter", *SIDE_PANES):
+            if node.id in ("scatter", "scatter-b", *SIDE_PANES):
                 return node.id
             node = node.parent
         return "scatter"
@@ -108,10 +124,12 @@ class ExplorerView(Horizontal):
     def focus_pane(self, name: str) -> None:
         if name == "scatter":
             self.query_one(ExplorerScatter).focus()
+        elif name == "scatter-b":
+            self.query_one("#scatter-b", ExplorerScatter).focus()
         else:
             self.activate(name)
             self.app.call_after_refresh(self.query_one(f"#{name}", Pane).focus_pane)
 
     def cycle_focus(self, step: int = 1) -> None:
-        order = ["scatter", *SIDE_PANES]
+        order = ["scatter", *(["scatter-b"] if self.split_shown else []), *SIDE_PANES]
         self.focus_pane(order[(order.index(self.focused_pane()) + step) % len(order)])

@@ -97,6 +97,47 @@ class NeighboursPane(Pane):
             self.query_one("#nb-head", Static).update(
                 head.append(f"  {FAR_MARK} {int(far.sum())} far on the map", style="dim"))
 
+    def show_pair(self, i: int, trail: list[int], idx_a: np.ndarray, idx_b: np.ndarray,
+                  labels: np.ndarray, name_a: str, name_b: str) -> None:
+        """The split view's lists: entity i's neighbours under A and under B side by side,
+        rank by rank, each marked = when the other embedding lists it too; Enter takes A's."""
+        row_a, row_b = idx_a[i], idx_b[i] if idx_b.shape[1] else np.zeros(0, np.int32)
+        a, b = row_a[row_a >= 0], row_b[row_b >= 0]
+        shared = np.intersect1d(a, b)
+        head = Text(no_wrap=True, overflow="ellipsis")
+        head.append_text(label_text(labels[i], 40, style="bold"))
+        head.append(f"  {len(shared)} shared = ", style="dim")
+        head.append_text(label_text(name_a, 16, style="dim"))
+        head.append(" | ", style="dim")
+        head.append_text(label_text(name_b, 16, style="dim"))
+        for t in reversed(trail[-2:]):
+            head.append(" ‹ ", style="dim")
+            head.append_text(label_text(labels[t], 12, style="dim"))
+        self.query_one("#nb-head", Static).update(head)
+        width = max(8, (self.size.width - 9) // 2) if self.size.width else 24
+        options = []
+        for rank in range(max(len(a), len(b))):
+            row = Text(no_wrap=True, overflow="ellipsis")
+            row.append(f"{rank + 1:>2} ", style="dim")
+            for side, ids in enumerate((a, b)):
+                if side:
+                    row.append(" │ ", style="dim")
+                if rank < len(ids):
+                    j = int(ids[rank])
+                    both = j in shared
+                    row.append("=" if both else " ", style="bold green")
+                    cell = label_text(labels[j], width - 1, style="bold" if both else "")
+                else:
+                    cell = Text("")
+                cell.truncate(width - 1 if rank < len(ids) else width, pad=side == 0)
+                row.append_text(cell)
+            options.append(Option(row))
+        self._indices = a.tolist()
+        ol = self.query_one("#nb-list", OptionList)
+        ol.set_options(options)
+        if options:
+            ol.highlighted = 0
+
     @property
     def highlighted_index(self) -> int | None:
         h = self.query_one("#nb-list", OptionList).highlighted
