@@ -327,41 +327,37 @@ def test_demo_weighted_by_degree(snap_compare, demo_dataset, settle, size):
 
 # ---- several embeddings ----------------------------------------------------------------------
 
+def _split(snap_compare, dataset, settle, prepare) -> bool:
+    """The demo split (V) into its co-occurrence map and its svd map, after `prepare(app)`,
+    at 120×40 (the toast V raises is cleared)."""
+    from tui.app import EmbtuiApp
+
+    async def run_before(pilot):
+        app = pilot.app
+        await loaded(pilot, settle, dataset)
+        prepare(app)
+        app.action_toggle_split()
+        await settle(pilot)
+        app.clear_notifications()
+        await quiet(pilot, settle, dataset)
+        assert app.split is not None and app.split.name == "svd"
+
+    return snap_compare(EmbtuiApp(dataset), terminal_size=(120, 40), run_before=run_before)
+
+
 def test_demo_split_view(snap_compare, demo_embeddings_dataset, settle):
     """`V` on the demo with "Star Wars: Episode IV" selected: the co-occurrence map (A) and
     the SVD of the likes (B), B turned onto A by Procrustes, both coloured by A's clusters
     and each highlighting the film's neighbours under its own embedding; the neighbour pane
     lists both side by side, = marking those both give."""
-    from tui.app import EmbtuiApp
-
-    async def run_before(pilot):
-        app = pilot.app
-        await loaded(pilot, settle, demo_embeddings_dataset)
+    def prepare(app):
         app.select(app.ds.resolve("Star Wars: Episode IV - A New Hope"))
-        app.action_toggle_split()
-        await settle(pilot)
-        app.clear_notifications()
-        await quiet(pilot, settle, demo_embeddings_dataset)
-        assert app.split is not None and app.split.name == "svd"
-
-    assert snap_compare(EmbtuiApp(demo_embeddings_dataset), terminal_size=(120, 40),
-                        run_before=run_before)
+    assert _split(snap_compare, demo_embeddings_dataset, settle, prepare)
 
 
 def test_demo_split_view_coloured_by_agreement(snap_compare, demo_embeddings_dataset, settle):
     """The split with the colour mode "agreement with svd": each film by the share of its
     15 neighbours the SVD gives it too, in fifths, red (none) to cyan (most)."""
-    from tui.app import EmbtuiApp
-
-    async def run_before(pilot):
-        app = pilot.app
-        await loaded(pilot, settle, demo_embeddings_dataset)
+    def prepare(app):
         app.choose_group_mode("agreement:svd")
-        app.action_toggle_split()
-        await settle(pilot)
-        app.clear_notifications()
-        await quiet(pilot, settle, demo_embeddings_dataset)
-        assert app.split is not None and app.colour.mode == "agreement:svd"
-
-    assert snap_compare(EmbtuiApp(demo_embeddings_dataset), terminal_size=(120, 40),
-                        run_before=run_before)
+    assert _split(snap_compare, demo_embeddings_dataset, settle, prepare)

@@ -85,11 +85,7 @@ class NeighboursPane(Pane):
                        style="bold #ff8c42")
             row.append_text(label_text(labels[i], 120))
             options.append(Option(row))
-        self._indices = idx.tolist()
-        ol = self.query_one("#nb-list", OptionList)
-        ol.set_options(options)
-        if options:
-            ol.highlighted = 0
+        self._list(idx.tolist(), options)
         if not options:
             self.query_one("#nb-head", Static).update(
                 head.append("  (no neighbours stored)", style="dim"))
@@ -132,7 +128,11 @@ class NeighboursPane(Pane):
                 cell.truncate(width - 1 if rank < len(ids) else width, pad=side == 0)
                 row.append_text(cell)
             options.append(Option(row))
-        self._indices = a.tolist()
+        self._list(a.tolist(), options)
+
+    def _list(self, indices: list[int], options: list[Option]) -> None:
+        """The rows shown and the entity each one stands for (Enter selects it)."""
+        self._indices = indices
         ol = self.query_one("#nb-list", OptionList)
         ol.set_options(options)
         if options:
