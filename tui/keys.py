@@ -26,7 +26,8 @@ APP_BINDINGS = [
     Binding("right_curly_bracket", "threshold(1, True)", "Raise more", show=False,
             id="app.threshold_up_coarse", tooltip="raise the threshold a coarse step"),
     Binding("c", "cycle_colour", "Colour", id="app.colour",
-            tooltip="colour by the next of: clusters, communities, metadata, degree, trust"),
+            tooltip="colour by the next of: clusters, communities, metadata, degree, trust, "
+                    "agreement with another embedding"),
     Binding("H", "heatmap", "Heatmap", show=False, id="app.heatmap",
             tooltip="pairwise similarities of the chosen cluster, else the selection and its "
                     "neighbours, with their dendrogram"),

@@ -95,3 +95,12 @@ def test_build_refuses_a_bad_embedding_name(run, halves, tmp_path):
               "--embedding", "no/slash", "--quiet")
     assert res.returncode == 2 and "--embedding 'no/slash': a name is" in res.stderr
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_the_explorer_refuses_an_unknown_embedding_before_the_screen(run, halves):
+    out, _ = halves
+    res = run(out, "--embedding", "gamma")
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.strip().endswith("has no embedding 'gamma' (it has: alpha, beta)")
+    res = run(out, "--layout", "x")
+    assert res.returncode == 2 and "or 'embtui DATASET [--embedding NAME]'" in res.stderr

@@ -103,9 +103,9 @@ async def test_first_frame_before_the_dataset_loads(explorer, monkeypatch, settl
     release = threading.Event()
     real_open = engine.dataset.Dataset.open
 
-    def slow_open(path):
+    def slow_open(path, embedding=None):
         release.wait(30)
-        return real_open(path)
+        return real_open(path, embedding)
 
     monkeypatch.setattr(engine.dataset.Dataset, "open", staticmethod(slow_open))
     app = explorer()
@@ -764,7 +764,7 @@ KEY_TEXT = {
     "tab": "Tab", "shift+tab": "Shift+Tab", "backspace": "Backspace", "plus": "+",
     "equals_sign": "=", "minus": "-", "left": "←", "right": "→", "up": "↑", "down": "↓",
     "shift+left": "Shift+←", "shift+right": "Shift+→", "shift+up": "Shift+↑",
-    "shift+down": "Shift+↓", **{k: k for k in "ceghjklmnqvwEHJKLP0"},
+    "shift+down": "Shift+↓", **{k: k for k in "ceghjklmnqvwEHJKLPV0"},
 }
 
 
