@@ -322,6 +322,24 @@ class Dataset:
         from engine.pairs import pairs
         return pairs(self, least, limit)
 
+    def path_between(self, a: str | int, b: str | int, kind: str = "widest"):
+        """The path between two entities through the graph (engine.graph_paths.Path):
+        "widest", the maximin path of the merge tree, or "hops", the fewest neighbour steps."""
+        from engine.graph_paths import path_between
+        ends = [int(q) if isinstance(q, (int, np.integer)) else self.resolve(q) for q in (a, b)]
+        if kind == "hops":
+            self._require("knn", "neighbour graph")
+        return path_between(self, *ends, kind)
+
+    def diagnose(self, threshold: float | None = None, limit: int = 20) -> dict:
+        """Hubs, isolates and the bridges at `threshold` (default: the opening threshold),
+        as `embtui diagnose --json` prints them (engine.diagnostics)."""
+        from engine.diagnostics import diagnose
+        self._require("knn", "neighbour graph")
+        if threshold is None:
+            threshold = self.opening_threshold()
+        return diagnose(self, float(threshold), limit)
+
     # ---- layouts ---------------------------------------------------------------------------
 
     @property

@@ -23,7 +23,7 @@ from engine.methods import (
 )
 
 COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export", "heatmap",
-            "pairs", "compare")
+            "pairs", "compare", "path", "diagnose")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -255,6 +255,31 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--limit", type=int, default=20, help="how many pairs (default 20, at "
                     "most 10000)")
     pr.add_argument("--json", action="store_true")
+
+    pa_ = sub.add_parser("path", help="the path between two entities through the graph",
+                         description="The widest path (default): the one whose weakest step "
+                         "is strongest, read off the merge tree, so its weakest similarity is "
+                         "the highest threshold at which the two share a cluster; or with "
+                         "--by hops the fewest steps through the stored neighbour graph.")
+    pa_.add_argument("dataset")
+    _embedding_option(pa_)
+    pa_.add_argument("a", metavar="A", help="an id, else the best fuzzy label match")
+    pa_.add_argument("b", metavar="B")
+    pa_.add_argument("--by", default="widest", choices=("widest", "hops"))
+    pa_.add_argument("--json", action="store_true")
+
+    dg = sub.add_parser("diagnose", help="hubs, isolates and bridges of the neighbour graph",
+                        description="Hubs: the most listed among others' neighbours "
+                        "(in-degree), with the skewness of in-degrees; isolates: listed by "
+                        "none; bridges: entities whose removal splits their cluster at the "
+                        "threshold (articulation points of the neighbour edges ≥ T).")
+    dg.add_argument("dataset")
+    _embedding_option(dg)
+    dg.add_argument("--threshold", type=float, help="for the bridges (default: the "
+                    "explorer's opening threshold)")
+    dg.add_argument("--limit", type=int, default=20, help="entities listed of each kind "
+                    "(default 20)")
+    dg.add_argument("--json", action="store_true")
 
     e = sub.add_parser("export", help="write a table to CSV, TSV, parquet or JSONL")
     e.add_argument("dataset")
@@ -682,6 +707,66 @@ def _print_heatmap_text(hm, labels: list[str], ids: list[str], threshold) -> Non
           + (f"; ┊ the cut at threshold {threshold:g}" if cut is not None else ""))
 
 
+def _cmd_path(args) -> int:
+    from engine.dataset import Dataset
+    for q in (args.a, args.b):
+        if not q.strip():
+            raise InputError("the query is empty (give an id or a label)")
+    with Dataset.open(args.dataset, args.embedding) as ds:
+        p = ds.path_between(args.a, args.b, args.by)
+        steps = [{"id": ds.ids[i], "label": ds.labels[i],
+                  "similarity": None if n == 0 else round(float(p.sim[n - 1]), 6)}
+                 for n, i in enumerate(p.idx.tolist())]
+        weakest = None if p.weakest is None else round(p.weakest, 6)
+        if args.json:
+            _print_json({"by": args.by, "similarity": ds.similarity, "steps": len(p.sim),
+                         "weakest": weakest, "path": steps})
+            return 0
+        what = ("widest path (its weakest step is the highest threshold joining the two)"
+                if args.by == "widest" else "fewest hops")
+        print(f"{what}: {len(p.sim)} steps"
+              + (f", weakest {weakest:.3f}" if weakest is not None else ""))
+        for n, s in enumerate(steps):
+            sim = "" if s["similarity"] is None else f"{s['similarity']:.3f}"
+            print(f"{n:>4}  {sim:>7}  {_plain(s['label'], 70)}  [{_plain(s['id'], 30)}]")
+    return 0
+
+
+def _cmd_diagnose(args) -> int:
+    from engine.dataset import Dataset
+    from tui.state import opening_threshold
+    if args.limit < 0:
+        raise InputError(f"--limit must be at least 0 (got {args.limit})")
+    with Dataset.open(args.dataset, args.embedding) as ds:
+        if args.threshold is not None:
+            check_threshold(args.threshold, ds.similarity)
+            threshold = args.threshold
+        else:
+            ds._require("merge_tree", "merge tree")
+            threshold = opening_threshold(ds)
+        doc = ds.diagnose(threshold, args.limit)
+    if args.json:
+        _print_json(doc)
+        return 0
+    deg = doc["in_degree"]
+    print(f"{doc['entities']:,} entities, k = {doc['k']}: in-degree mean {deg['mean']:.2f}, "
+          f"max {deg['max']}, skewness {deg['skewness']:.2f}")
+    print("hubs (listed among the most others' neighbours):")
+    for e in doc["hubs"]:
+        print(f"  {e['in_degree']:>6}  {_plain(e['label'], 60)}  [{_plain(e['id'], 30)}]")
+    iso = doc["isolates"]
+    print(f"isolates (listed by none): {iso['count']:,}")
+    for e in iso["entities"]:
+        print(f"          {_plain(e['label'], 60)}  [{_plain(e['id'], 30)}]")
+    br = doc["bridges"]
+    print(f"bridges at {threshold:g} (removing one splits its cluster): {br['count']:,}; "
+          "cut off, parts, cluster size:")
+    for e in br["entities"]:
+        print(f"  {e['cut_off']:>6} {e['parts']:>3} {e['component']:>6}  "
+              f"{_plain(e['label'], 50)}  [{_plain(e['id'], 30)}]")
+    return 0
+
+
 def _cmd_pairs(args) -> int:
     from engine.dataset import Dataset
     from engine.pairs import check_limit
@@ -877,7 +962,8 @@ def _cmd_explore(path: str | None, embedding: str | None = None) -> int:
 _COMMANDS = {"info": _cmd_info, "neighbors": _cmd_neighbors, "clusters": _cmd_clusters,
              "compare": _cmd_compare,
              "search": _cmd_search, "export": _cmd_export, "build": _cmd_build,
-             "demo": _cmd_demo, "heatmap": _cmd_heatmap, "pairs": _cmd_pairs}
+             "demo": _cmd_demo, "heatmap": _cmd_heatmap, "pairs": _cmd_pairs,
+             "path": _cmd_path, "diagnose": _cmd_diagnose}
 
 
 def main(argv: list[str] | None = None) -> int:
