@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerFailed, WorkerState, get_current_worker
 from tui import loader
 from tui import messages as msg
 from tui.commands import ExplorerCommands
-from tui.edges import EDGE_LIMIT, EdgeChoice, join, neighbour_edges, strength
+from tui.edges import EDGE_LIMIT, EdgeChoice, Edges, join, neighbour_edges, strength
 from tui.export import export_job
 from tui.help import HelpScreen
 from tui.keys import APP_BINDINGS
@@ -77,6 +77,8 @@ class EmbtuiApp(App):
         self.embedding = embedding  # the file's embedding shown (None: its first)
         self._retired: list = []  # datasets of embeddings shown before (workers may read)
         self.split: msg.SplitLoaded | None = None  # V: the embedding shown beside (B)
+        self.path_from: int | None = None  # p: the path's first end, awaiting the second
+        self.route: msg.PathFound | None = None  # the path drawn on the map
         self.exit_on_sigterm = exit_on_sigterm  # run() asks; tests keep pytest's handlers
         if self.no_color or os.environ.get("TERM", "").lower() in ("dumb", "unknown"):
             # no colour codes at all: Textual's own NO_COLOR filter only turns them grey
@@ -195,6 +197,10 @@ class EmbtuiApp(App):
     @work(thread=True, exclusive=True, group="split", exit_on_error=False)
     def load_split(self, path: str, name: str, align_to) -> None:
         loader.split(path, name, align_to, self._post())
+
+    @work(thread=True, exclusive=True, group="path", exit_on_error=False)
+    def find_path(self, ds, a: int, b: int, kind: str) -> None:
+        loader.path(ds, a, b, kind, self._post())
 
     @work(thread=True, exclusive=True, group="clusters", exit_on_error=False)
     def compute_clusters(self, ds, t: float, degree, group_mode: str) -> None:
@@ -503,6 +509,9 @@ class EmbtuiApp(App):
         if self.labels is None or not 0 <= i < self.n:
             return
         self.picks.select(i, remember, partner)
+        if self.path_from is not None and i != self.path_from and self.ds is not None:
+            self.find_path(self.ds, self.path_from, i, "widest")
+            self.path_from = None
         if self._has_points:
             self.query_one(Scatter).set_cursor(i)
         if self.split is not None and self.split.xy is not None:
@@ -535,6 +544,8 @@ class EmbtuiApp(App):
         if self.labels is None or not self._has_points:
             return
         idx = self.picks.highlight(self.view, self.graph)
+        if self.route is not None and self.route.idx is not None:  # the path, then the rest
+            idx = np.concatenate([self.route.idx, idx[~np.isin(idx, self.route.idx)]])
         labels = [plain_label(self.labels[i], 24) for i in idx.tolist()]
         self.query_one(Scatter).set_highlight(idx, labels)
         self._highlight_split()
@@ -634,6 +645,9 @@ class EmbtuiApp(App):
         graph = self.graph
         parts = [neighbour_edges(graph.idx, graph.sim, self.selection)]
         parts += [p.edges for p in self._edge_parts if p is not None]
+        route = self.route
+        if route is not None and route.idx is not None:
+            parts.append(Edges(route.idx[:-1], route.idx[1:], route.sim.astype(np.float32)))
         edges = join(*parts)
         self.query_one(Scatter).set_edges(edges.a, edges.b,
                                           strength(edges.sim, graph.sim_lo, graph.sim_hi))
@@ -987,9 +1001,38 @@ class EmbtuiApp(App):
                                           else "braille dots"), timeout=2)
 
     def action_clear(self) -> None:
-        """Escape: let go of the chosen cluster."""
+        """Escape: clear the path (or stop waiting for its other end), else let go of the
+        chosen cluster."""
+        if self.route is not None or self.path_from is not None:
+            self.route = self.path_from = None
+            self._apply_highlight()
+            self._show_neighbours()
+            return
         if self.anchor is not None:
             self._choose(None)
+
+    # ---- paths through the graph -------------------------------------------------------------
+
+    def action_path(self) -> None:
+        """p: the selection is the path's first end; the next entity selected, the other."""
+        if self.selection is None:
+            self.say("select an entity first: the path starts there", timeout=3)
+            return
+        if "graph" in self.noted or "tree" in self.noted:
+            self.say("this file has no merge tree, so no paths", timeout=3)
+            return
+        self.path_from = self.selection
+        self.say(f"path from {plain_label(self.labels[self.selection], 60)}: select the "
+                 "other end (Esc cancels)", timeout=4)
+
+    def on_path_found(self, message: msg.PathFound) -> None:
+        if message.idx is None:
+            self.say(message.note or "no path", severity="warning", timeout=4)
+            return
+        self.route = message
+        self.query_one(NeighboursPane).show_path(message.idx, message.sim, self.labels)
+        self._activate("neighbours", compact_only=True)
+        self._apply_highlight()
 
 
 def run(path: str | os.PathLike, embedding: str | None = None) -> int:

@@ -31,6 +31,9 @@ APP_BINDINGS = [
     Binding("H", "heatmap", "Heatmap", show=False, id="app.heatmap",
             tooltip="pairwise similarities of the chosen cluster, else the selection and its "
                     "neighbours, with their dendrogram"),
+    Binding("p", "path", "Path", show=False, id="app.path",
+            tooltip="then select another entity: the widest path from the selection to it "
+                    "through the graph, drawn and listed (Esc clears it)"),
     Binding("P", "pairs", "Pairs", show=False, id="app.pairs",
             tooltip="the most similar pairs of the dataset (l inside: the least similar)"),
     Binding("e", "export", "Export", id="app.export",

@@ -120,6 +120,17 @@ def split(path: str, name: str, align_to: np.ndarray | None, post: Post) -> None
     post(msg.SplitLoaded(name, layout, ds, xy, idx))
 
 
+def path(ds, a: int, b: int, kind: str, post: Post) -> None:
+    """The path between two entities (engine.graph_paths), or why there is none."""
+    from engine.errors import EmbtuiError
+    try:
+        found = ds.path_between(a, b, kind)
+    except EmbtuiError as err:
+        post(msg.PathFound(a, b, kind, None, None, one_line(err)))
+        return
+    post(msg.PathFound(a, b, kind, found.idx, found.sim))
+
+
 def _graph(ds) -> msg.Graph:
     idx, sim = ds.knn
     finite = sim[np.isfinite(sim)]

@@ -151,6 +151,18 @@ class SearchReady(Message):
 
 
 @dataclass
+class PathFound(Message):
+    """The path from entity `a` to `b` (idx, each step's sim), or why there is none."""
+
+    a: int
+    b: int
+    kind: str
+    idx: np.ndarray | None
+    sim: np.ndarray | None
+    note: str | None = None
+
+
+@dataclass
 class PairsComputed(Message):
     """The most (least) similar pairs: a heading and rows (a, b, similarity text, label a,
     label b), for the request `token`."""

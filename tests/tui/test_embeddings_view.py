@@ -125,3 +125,4 @@ async def test_V_splits_the_map_into_two_linked_embeddings(partial_embedding, se
         await pilot.press("V")
         await settle(pilot)
         assert app.split is None and not right.display
+

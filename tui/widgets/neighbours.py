@@ -130,6 +130,32 @@ class NeighboursPane(Pane):
             options.append(Option(row))
         self._list(a.tolist(), options)
 
+    def show_path(self, idx: np.ndarray, sim: np.ndarray, labels: np.ndarray) -> None:
+        """A path from its first entity to its last: each step's similarity and entity, the
+        weakest step marked; Enter selects a step's entity."""
+        weakest = int(np.argmin(sim)) if len(sim) else -1
+        head = Text(no_wrap=True, overflow="ellipsis")
+        head.append("path ", style="dim")
+        head.append_text(label_text(labels[idx[0]], 24, style="bold"))
+        head.append(" → ", style="dim")
+        head.append_text(label_text(labels[idx[-1]], 24, style="bold"))
+        head.append(f"  {len(sim)} steps" + (f", weakest {sim[weakest]:.3f}" if len(sim)
+                                                else ""), style="dim")
+        self.query_one("#nb-head", Static).update(head)
+        options = []
+        for n, i in enumerate(idx.tolist()):
+            row = Text(no_wrap=True, overflow="ellipsis")
+            row.append(f"{n:>2} ", style="dim")
+            if n == 0:
+                row.append(" " * 6)
+            else:
+                row.append(f"{sim[n - 1]:.3f} ", style="bold #ff8c42" if n - 1 == weakest
+                           else "")
+            row.append(" ")
+            row.append_text(label_text(labels[i], 120))
+            options.append(Option(row))
+        self._list(idx.tolist(), options)
+
     def _list(self, indices: list[int], options: list[Option]) -> None:
         """The rows shown and the entity each one stands for (Enter selects it)."""
         self._indices = indices
