@@ -23,7 +23,7 @@ from engine.methods import (
 )
 
 COMMANDS = ("demo", "build", "info", "neighbors", "clusters", "search", "export", "heatmap",
-            "pairs", "compare", "path", "diagnose")
+            "pairs", "compare", "path", "diagnose", "serve")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -280,6 +280,16 @@ def _parser() -> argparse.ArgumentParser:
     dg.add_argument("--limit", type=int, default=20, help="entities listed of each kind "
                     "(default 20)")
     dg.add_argument("--json", action="store_true")
+
+    sv = sub.add_parser("serve", help="the explorer in a web browser (the [serve] extra)",
+                        description="Serve the explorer on DATASET over HTTP with "
+                        "textual-serve: each browser tab that opens the address runs its own "
+                        "explorer, reading the file read-only.")
+    sv.add_argument("dataset")
+    _embedding_option(sv)
+    sv.add_argument("--host", default="localhost", help="address to listen on (default "
+                    "localhost; 0.0.0.0 for every interface)")
+    sv.add_argument("--port", type=int, default=8000, help="default 8000")
 
     e = sub.add_parser("export", help="write a table to CSV, TSV, parquet or JSONL")
     e.add_argument("dataset")
@@ -767,6 +777,28 @@ def _cmd_diagnose(args) -> int:
     return 0
 
 
+def _cmd_serve(args) -> int:
+    import importlib.util
+    import shlex
+    if importlib.util.find_spec("textual_serve") is None:
+        raise InputError("embtui serve needs the [serve] extra: pip install 'embtui[serve]'")
+    if not 0 < args.port < 65536:
+        raise InputError(f"--port must be in 1..65535 (got {args.port})")
+    from engine.dataset import Dataset
+    path = os.path.abspath(args.dataset)
+    Dataset.open(path, args.embedding).close()  # a bad file fails here, not in each tab
+    command = [sys.executable, "-m", "tui.cli", path]
+    if args.embedding is not None:
+        command += ["--embedding", args.embedding]
+    from textual_serve.server import Server
+    server = Server(shlex.join(command), host=args.host, port=args.port,
+                    title=f"embtui · {os.path.basename(path)}")
+    print(f"serving the explorer on {_plain(path)} at http://{_plain(args.host)}:{args.port} "
+          "(Ctrl+C stops)", file=sys.stderr, flush=True)
+    server.serve()
+    return 0
+
+
 def _cmd_pairs(args) -> int:
     from engine.dataset import Dataset
     from engine.pairs import check_limit
@@ -963,7 +995,7 @@ _COMMANDS = {"info": _cmd_info, "neighbors": _cmd_neighbors, "clusters": _cmd_cl
              "compare": _cmd_compare,
              "search": _cmd_search, "export": _cmd_export, "build": _cmd_build,
              "demo": _cmd_demo, "heatmap": _cmd_heatmap, "pairs": _cmd_pairs,
-             "path": _cmd_path, "diagnose": _cmd_diagnose}
+             "path": _cmd_path, "diagnose": _cmd_diagnose, "serve": _cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:
