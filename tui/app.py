@@ -47,6 +47,7 @@ from tui.widgets.details import DetailsPane, cluster_line
 from tui.widgets.explorer import ExplorerView
 from tui.widgets.heatmap import HeatmapScreen, HeatmapView, fit
 from tui.widgets.neighbours import NeighboursPane
+from tui.widgets.diagnostics import DiagnosticsScreen
 from tui.widgets.pairs import PairsScreen
 from tui.widgets.plot import ExplorerScatter
 from tui.widgets.scatter import Scatter
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 NO_LAYOUT = "no layout in this file: rebuild with --layout umap"
 SIGTERM_STATUS = 128 + signal.SIGTERM  # as a shell reports a process ended by SIGTERM
 PAIRS_LIMIT = 200  # a screenful or few; `embtui pairs --limit` lists up to 10,000
+DIAGNOSTICS_LIMIT = 50  # of each list on the diagnostics screen
 
 
 class EmbtuiApp(App):
@@ -198,6 +200,10 @@ class EmbtuiApp(App):
     def load_split(self, path: str, name: str, align_to) -> None:
         loader.split(path, name, align_to, self._post())
 
+    @work(thread=True, exclusive=True, group="diagnostics", exit_on_error=False)
+    def compute_diagnostics(self, ds, threshold: float, limit: int) -> None:
+        loader.diagnostics(ds, threshold, limit, self._post())
+
     @work(thread=True, exclusive=True, group="path", exit_on_error=False)
     def find_path(self, ds, a: int, b: int, kind: str) -> None:
         loader.path(ds, a, b, kind, self._post())
@@ -278,6 +284,8 @@ class EmbtuiApp(App):
         elif group == "clusters":
             self.query_one(ClustersPane).show_message(
                 f"could not compute clusters: {reason}")
+        elif group == "diagnostics" and isinstance(self.screen, DiagnosticsScreen):
+            self.screen.show_message(f"could not diagnose the graph: {reason}")
         elif group == "pairs" and isinstance(self.screen, PairsScreen):
             self.screen.show_message(f"could not list the pairs: {reason}")
         elif group == "heatmap" and isinstance(self.screen, HeatmapScreen):
@@ -969,6 +977,23 @@ class EmbtuiApp(App):
             return self.say("still loading the labels…")
         self.push_screen(PairsScreen())
         self._ask_pairs(False)
+
+    def action_diagnostics(self) -> None:
+        """The graph's hubs, the bridges at the current threshold and its isolates."""
+        if self.ds is None or self.graph is None or self.threshold is None:
+            return self.say("the graph and its clusters are still loading (or missing)")
+        self.push_screen(DiagnosticsScreen())
+        self.compute_diagnostics(self.ds, self.threshold, DIAGNOSTICS_LIMIT)
+
+    def on_diagnostics_found(self, message: msg.DiagnosticsFound) -> None:
+        if isinstance(self.screen, DiagnosticsScreen) and message.threshold == self.threshold:
+            self.screen.show(message.doc, message.idx)
+
+    def on_diagnostics_screen_entity_chosen(self, message: DiagnosticsScreen.EntityChosen
+                                            ) -> None:
+        if isinstance(self.screen, DiagnosticsScreen):
+            self.pop_screen()
+        self.select(message.index)
 
     def _ask_pairs(self, least: bool) -> None:
         self.pairs_token += 1

@@ -20,6 +20,7 @@ from tui.widgets.clusters import ClustersPane
 from tui.widgets.details import DetailsPane
 from tui.widgets.heatmap import HeatmapScreen, HeatmapView
 from tui.widgets.neighbours import NeighboursPane
+from tui.widgets.diagnostics import DiagnosticsScreen
 from tui.widgets.pairs import PairsScreen
 from tui.widgets.plot import ExplorerScatter
 from tui.widgets.search import SearchScreen
@@ -80,6 +81,9 @@ def sections(app_bindings) -> list[tuple[str, str, list[tuple[str, str]]]]:
         (PairsScreen.HELP_TITLE, PairsScreen.HELP,
          [("↑ ↓", "move through the pairs"), ("Enter", "select the pair")]
          + _keys(PairsScreen.BINDINGS)),
+        (DiagnosticsScreen.HELP_TITLE, DiagnosticsScreen.HELP,
+         [("↑ ↓", "move through the lists"), ("Enter", "select the entity")]
+         + _keys(DiagnosticsScreen.BINDINGS)),
         (ExportScreen.HELP_TITLE, ExportScreen.HELP,
          [("Enter", "write the file")] + _keys(ExportScreen.BINDINGS)),
     ]

@@ -34,6 +34,8 @@ APP_BINDINGS = [
     Binding("p", "path", "Path", show=False, id="app.path",
             tooltip="then select another entity: the widest path from the selection to it "
                     "through the graph, drawn and listed (Esc clears it)"),
+    Binding("D", "diagnostics", "Diagnostics", show=False, id="app.diagnostics",
+            tooltip="the graph's hubs, bridges at the threshold and isolates"),
     Binding("P", "pairs", "Pairs", show=False, id="app.pairs",
             tooltip="the most similar pairs of the dataset (l inside: the least similar)"),
     Binding("e", "export", "Export", id="app.export",

@@ -120,6 +120,17 @@ def split(path: str, name: str, align_to: np.ndarray | None, post: Post) -> None
     post(msg.SplitLoaded(name, layout, ds, xy, idx))
 
 
+def diagnostics(ds, threshold: float, limit: int, post: Post) -> None:
+    """Hubs, bridges at the threshold and isolates, for the diagnostics screen."""
+    with failing_as("diagnostics"):
+        doc = ds.diagnose(threshold, limit)
+        idx = {name: ds.find_ids([e["id"] for e in entities]).tolist() if entities else []
+               for name, entities in (("hubs", doc["hubs"]),
+                                      ("bridges", doc["bridges"]["entities"]),
+                                      ("isolates", doc["isolates"]["entities"]))}
+    post(msg.DiagnosticsFound(threshold, doc, idx))
+
+
 def path(ds, a: int, b: int, kind: str, post: Post) -> None:
     """The path between two entities (engine.graph_paths), or why there is none."""
     from engine.errors import EmbtuiError

@@ -151,6 +151,15 @@ class SearchReady(Message):
 
 
 @dataclass
+class DiagnosticsFound(Message):
+    """Dataset.diagnose's document at `threshold`, and the entities of its three lists."""
+
+    threshold: float
+    doc: dict
+    idx: dict
+
+
+@dataclass
 class PathFound(Message):
     """The path from entity `a` to `b` (idx, each step's sim), or why there is none."""
 

@@ -764,7 +764,7 @@ KEY_TEXT = {
     "tab": "Tab", "shift+tab": "Shift+Tab", "backspace": "Backspace", "plus": "+",
     "equals_sign": "=", "minus": "-", "left": "←", "right": "→", "up": "↑", "down": "↓",
     "shift+left": "Shift+←", "shift+right": "Shift+→", "shift+up": "Shift+↑",
-    "shift+down": "Shift+↓", **{k: k for k in "ceghjklmnpqvwEHJKLPV0"},
+    "shift+down": "Shift+↓", **{k: k for k in "ceghjklmnpqvwDEHJKLPV0"},
 }
 
 

@@ -36,3 +36,26 @@ async def test_p_then_another_entity_draws_and_lists_the_widest_path(vectors_dat
         await pilot.press("escape")
         await settle(pilot)
         assert app.route is None
+
+
+async def test_D_lists_hubs_bridges_and_isolates_and_enter_selects(vectors_dataset, settle):
+    from textual.widgets import OptionList
+
+    from tui.app import EmbtuiApp
+    from tui.widgets.diagnostics import DiagnosticsScreen
+    app = EmbtuiApp(vectors_dataset)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DiagnosticsScreen)
+        doc = app.ds.diagnose(app.threshold, 50)
+        hubs = app.ds.find_ids([e["id"] for e in doc["hubs"]]).tolist()
+        assert screen.rows[0] is None and screen.rows[1:1 + len(hubs)] == hubs
+        assert "skewness" in str(screen.query_one("#diag-title").render())
+        lst = screen.query_one("#diag-list", OptionList)
+        assert lst.highlighted == 1
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, DiagnosticsScreen) and app.selection == hubs[0]
