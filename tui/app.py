@@ -44,10 +44,10 @@ from tui.state import (
 from tui.text import plain_content, plain_label
 from tui.widgets.clusters import ClustersPane
 from tui.widgets.details import DetailsPane, cluster_line
+from tui.widgets.diagnostics import DiagnosticsScreen
 from tui.widgets.explorer import ExplorerView
 from tui.widgets.heatmap import HeatmapScreen, HeatmapView, fit
 from tui.widgets.neighbours import NeighboursPane
-from tui.widgets.diagnostics import DiagnosticsScreen
 from tui.widgets.pairs import PairsScreen
 from tui.widgets.plot import ExplorerScatter
 from tui.widgets.scatter import Scatter

@@ -18,9 +18,9 @@ from textual.widgets import Static
 from tui.screens import ExportScreen
 from tui.widgets.clusters import ClustersPane
 from tui.widgets.details import DetailsPane
+from tui.widgets.diagnostics import DiagnosticsScreen
 from tui.widgets.heatmap import HeatmapScreen, HeatmapView
 from tui.widgets.neighbours import NeighboursPane
-from tui.widgets.diagnostics import DiagnosticsScreen
 from tui.widgets.pairs import PairsScreen
 from tui.widgets.plot import ExplorerScatter
 from tui.widgets.search import SearchScreen
