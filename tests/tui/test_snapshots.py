@@ -361,3 +361,42 @@ def test_demo_split_view_coloured_by_agreement(snap_compare, demo_embeddings_dat
     def prepare(app):
         app.choose_group_mode("agreement:svd")
     assert _split(snap_compare, demo_embeddings_dataset, settle, prepare)
+
+
+# ---- paths and diagnostics -------------------------------------------------------------------
+
+def test_demo_path(snap_compare, demo_dataset, settle, size):
+    """`p` on "Toy Story", then "Alien" selected: the widest path between them (10 steps,
+    weakest 0.492) highlighted and drawn as edges on the map, and listed step by step in the
+    neighbours pane (80×24: brought forward), its weakest step marked."""
+    from tui.app import EmbtuiApp
+
+    async def run_before(pilot):
+        app = pilot.app
+        await loaded(pilot, settle, demo_dataset)
+        app.select(app.ds.resolve("Toy Story"))
+        await settle(pilot)
+        app.action_path()
+        app.select(app.ds.resolve("Alien"))
+        await settle(pilot)
+        app.clear_notifications()
+        await quiet(pilot, settle, demo_dataset)
+        assert app.route is not None and len(app.route.idx) == 11
+
+    assert snap_compare(EmbtuiApp(demo_dataset), terminal_size=size, run_before=run_before)
+
+
+def test_demo_diagnostics(snap_compare, demo_dataset, settle, size):
+    """`D` on the demo: the hubs (Reds listed by 114 films), the bridges at the opening
+    threshold (21 Jump Street first) and the isolates, with the in-degree skewness."""
+    from tui.app import EmbtuiApp
+    from tui.widgets.diagnostics import DiagnosticsScreen
+
+    async def run_before(pilot):
+        app = pilot.app
+        await loaded(pilot, settle, demo_dataset)
+        app.action_diagnostics()
+        await quiet(pilot, settle, demo_dataset)
+        assert isinstance(app.screen, DiagnosticsScreen) and app.screen.rows
+
+    assert snap_compare(EmbtuiApp(demo_dataset), terminal_size=size, run_before=run_before)
