@@ -46,3 +46,26 @@ class Pane(Vertical):
                 return
         if self.focusable:
             self.focus()
+
+
+def list_screen_css(screen: str, prefix: str) -> str:
+    """The CSS of a full-terminal list screen: a bold title line, the list, a status line
+    (ids PREFIX-title, PREFIX-list, PREFIX-status)."""
+    return f"""
+    {screen} {{
+        background: $background;
+    }}
+    #{prefix}-title, #{prefix}-status {{
+        height: 1;
+        padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }}
+    #{prefix}-title {{
+        text-style: bold;
+    }}
+    #{prefix}-list {{
+        height: 1fr;
+        border: none;
+    }}
+    """

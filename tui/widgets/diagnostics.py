@@ -13,6 +13,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.text import plain_label
+from tui.widgets.common import list_screen_css
 
 LABEL_WIDTH = 60
 
@@ -30,24 +31,7 @@ class DiagnosticsScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape", "close", "Close", id="diagnostics.close",
                         tooltip="back to the explorer")]
 
-    DEFAULT_CSS = """
-    DiagnosticsScreen {
-        background: $background;
-    }
-    #diag-title, #diag-status {
-        height: 1;
-        padding: 0 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    #diag-title {
-        text-style: bold;
-    }
-    #diag-list {
-        height: 1fr;
-        border: none;
-    }
-    """
+    DEFAULT_CSS = list_screen_css("DiagnosticsScreen", "diag")
 
     @dataclass
     class EntityChosen(Message):

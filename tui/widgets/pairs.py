@@ -13,6 +13,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.text import plain_label
+from tui.widgets.common import list_screen_css
 
 LABEL_WIDTH = 40  # at most; narrower so a pair stays on one line
 
@@ -31,24 +32,7 @@ class PairsScreen(ModalScreen[None]):
                 Binding("l", "toggle_least", "Most/least", id="pairs.least",
                         tooltip="switch between the most and the least similar pairs")]
 
-    DEFAULT_CSS = """
-    PairsScreen {
-        background: $background;
-    }
-    #pairs-title, #pairs-status {
-        height: 1;
-        padding: 0 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    #pairs-title {
-        text-style: bold;
-    }
-    #pairs-list {
-        height: 1fr;
-        border: none;
-    }
-    """
+    DEFAULT_CSS = list_screen_css("PairsScreen", "pairs")
 
     @dataclass
     class Toggled(Message):
