@@ -124,16 +124,9 @@ def _position(chosen: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.where(chosen[order][at] == x, order[at], -1).astype(np.int64)
 
 
-def _held(ds) -> np.ndarray:
-    """The entities an embedding holds (a second embedding of a file may hold fewer)."""
-    members = getattr(ds, "members", None)
-    return (np.arange(ds.n, dtype=np.int64) if members is None
-            else np.asarray(members, dtype=np.int64))
-
-
 def _aligned(ds_a, ds_b) -> Alignment:
     """The entities both embeddings hold, matched by id, as indices into each dataset."""
-    held_a, held_b = _held(ds_a), _held(ds_b)
+    held_a, held_b = ds_a.held, ds_b.held
     al = align(ds_a.ids[held_a], ds_b.ids[held_b])
     return al._replace(a=held_a[al.a], b=held_b[al.b])
 
@@ -154,7 +147,7 @@ def compare_datasets(ds_a, ds_b, clusters_a, clusters_b, *, k: int | None = None
     neighbour overlap (mean, median, histogram), the entities whose neighbourhoods changed
     most and least, and how the clusters agree (ARI, contingency of the largest)."""
     al = _aligned(ds_a, ds_b)
-    held_a, held_b = _held(ds_a), _held(ds_b)
+    held_a, held_b = ds_a.held, ds_b.held
     j = neighbour_overlap(ds_a.knn.idx, ds_b.knn.idx, al, k)
     used_k = min(ds_a.knn.idx.shape[1], ds_b.knn.idx.shape[1]) if k is None else int(k)
     have = np.flatnonzero(np.isfinite(j))

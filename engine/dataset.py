@@ -110,6 +110,13 @@ class Dataset:
             return None
         return members
 
+    @property
+    def held(self) -> np.ndarray:
+        """The entities this embedding holds, ascending (all of them for the first)."""
+        members = self.members
+        return np.arange(self.n, dtype=np.int64) if members is None else members.astype(
+            np.int64)
+
     def holds(self, i: int) -> bool:
         members = self.members
         if members is None:
@@ -573,6 +580,16 @@ class Dataset:
             "steps": {name: {"params": rec.params, "seconds": round(rec.seconds, 3)}
                       for name, rec in self.steps.items() if name in self.valid},
         }
+
+    def others_with_graph(self) -> list[str]:
+        """The file's other embeddings that have a neighbour graph (their steps only)."""
+        names = []
+        for name in self.embeddings:
+            if name != self.embedding:
+                with self.with_embedding(name) as other:
+                    if other.has("knn"):
+                        names.append(name)
+        return names
 
     def info_embeddings(self) -> dict:
         """A line on each of the file's embeddings: kind, dim, entities held, graph, layouts

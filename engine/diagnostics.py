@@ -120,7 +120,7 @@ def bridges(graph: sp.csr_matrix) -> Bridges:
 
 def diagnose(ds, threshold: float, limit: int = 20) -> dict:
     """What `embtui diagnose` prints: hubs, isolates and the bridges at `threshold`."""
-    held = ds.members if ds.members is not None else np.arange(ds.n)
+    held = ds.held
     deg = ds.in_degree.astype(np.int64)
     k_occ = deg[held]
     hubs = held[np.lexsort((held, -k_occ))][:limit]

@@ -139,7 +139,7 @@ def pairs(ds, least: bool = False, limit: int = DEFAULT_LIMIT, *,
 def _entities(ds, exact_max_n: int, sample_size: int):
     """The entities whose pairs are walked (those the embedding holds, or a sample of them)
     and the sample (None: all of them)."""
-    held = ds.members if getattr(ds, "members", None) is not None else np.arange(ds.n)
+    held = ds.held
     sample = _sample(len(held), exact_max_n, sample_size)
     return (held if sample is None else held[sample]).astype(np.int64), sample
 

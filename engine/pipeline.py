@@ -526,7 +526,7 @@ def _matched(ingested: Ingested, ids, embedding: str, warnings: list[str]) -> In
     dataset_idx = pc.index_in(own, value_set=ids.combine_chunks().cast(pa.string())) \
         .fill_null(-1).to_numpy().astype(np.int64)
     found = dataset_idx >= 0
-    rows = np.flatnonzero(dataset_idx >= 0)
+    rows = np.flatnonzero(found)
     rows = rows[np.argsort(dataset_idx[rows], kind="stable")]
     members = dataset_idx[rows].astype(np.int32)
     unknown = len(own) - len(rows)

@@ -300,14 +300,13 @@ class Store:
         self.bound = True
         self.con.execute(f"SET search_path = '{q},main'")
 
-    def drop_other_embeddings(self) -> list[str]:
+    def drop_other_embeddings(self) -> None:
         """Remove every embedding but the first (their entity numbers no longer hold)."""
         names = self.embeddings()
         for name in names[1:]:
             self.con.execute(f"DROP SCHEMA IF EXISTS {_quote(embedding_schema(name))} CASCADE")
         self.con.execute("INSERT OR REPLACE INTO main.meta VALUES ('embeddings', ?)",
                          [json.dumps(names[:1])])
-        return names[1:]
 
     def _upgrade_from_1(self) -> None:
         """Version 1 → 2 in one transaction: community_members from the communities rows
@@ -639,8 +638,8 @@ class Store:
         con = self.con
         q = _quote(self.schema)
         if self.schema == "main":
-            old = self.entity_ids() if self.has_entities() else None
-            if old is None or not old.equals(entities.column("id")):
+            if len(self.embeddings()) > 1 and not (
+                    self.has_entities() and self.entity_ids().equals(entities.column("id"))):
                 self.drop_other_embeddings()
             con.register("_entities_in", entities)
             con.execute("DROP TABLE IF EXISTS main.entities")

@@ -68,19 +68,14 @@ def load(ds, post: Post, align_to: np.ndarray | None = None) -> None:
 
 
 def _load(ds, post: Post, align_to: np.ndarray | None = None) -> None:
-    others = [name for name, e in ds.info_embeddings().items()
-              if name != ds.embedding and e["k"]] if ds.has("knn") else []
+    others = ds.others_with_graph() if ds.has("knn") else []
     post(msg.DatasetOpened(ds, ds.n, ds.layouts,
                            group_modes(ds.community_methods, ds.metadata_columns,
                                        trust=bool(ds.layouts) and ds.has("knn"),
                                        agreement=others),
                            emphasis_modes(ds.numeric_columns)))
     if ds.layouts:
-        xy = ds.layout(ds.layouts[0])
-        if align_to is not None and len(align_to) == len(xy):
-            from engine.compare import procrustes_onto
-            xy = procrustes_onto(xy, align_to)
-        post(msg.LayoutLoaded(ds.layouts[0], xy))
+        post(msg.LayoutLoaded(*_first_layout(ds, align_to)))
     post(msg.LabelsLoaded(ds.ids, ds.labels))
     t0 = None
     if not ds.has("knn"):
@@ -109,13 +104,9 @@ def _load(ds, post: Post, align_to: np.ndarray | None = None) -> None:
 def split(path: str, name: str, align_to: np.ndarray | None, post: Post) -> None:
     """Another embedding of the file for the split view: its first layout turned onto the
     map shown (Procrustes on the entities both hold) and its neighbour rows."""
-    from engine.compare import procrustes_onto
     with failing_as(f"embedding {name}"):
         ds = open_dataset(path, name)
-        layout = ds.layouts[0] if ds.layouts else None
-        xy = ds.layout(layout) if layout is not None else None
-        if xy is not None and align_to is not None and len(align_to) == len(xy):
-            xy = procrustes_onto(xy, align_to)
+        layout, xy = _first_layout(ds, align_to) if ds.layouts else (None, None)
         idx = ds.knn.idx if ds.has("knn") else np.full((ds.n, 0), -1, np.int32)
     post(msg.SplitLoaded(name, layout, ds, xy, idx))
 
@@ -140,6 +131,17 @@ def path(ds, a: int, b: int, kind: str, post: Post) -> None:
         post(msg.PathFound(a, b, kind, None, None, one_line(err)))
         return
     post(msg.PathFound(a, b, kind, found.idx, found.sim))
+
+
+def _first_layout(ds, align_to: np.ndarray | None) -> tuple[str, np.ndarray]:
+    """An embedding's first layout, turned onto `align_to` (the map shown before, another
+    embedding's) by Procrustes on the entities both hold when given."""
+    name = ds.layouts[0]
+    xy = ds.layout(name)
+    if align_to is not None and len(align_to) == len(xy):
+        from engine.compare import procrustes_onto
+        xy = procrustes_onto(xy, align_to)
+    return name, xy
 
 
 def _graph(ds) -> msg.Graph:
