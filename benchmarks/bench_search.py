@@ -10,7 +10,9 @@ textual.fuzzy.Matcher(query).match(label) over a subset (`--peer-n`, time-boxed 
 reported per label and extrapolated to N; and `fzf --filter` (when the fzf binary exists) over
 all N labels, the wall time of one process per query (it reads all labels each time). Ranking:
 for 15 queries over the real titles, the overlap of our top 10 with fzf's top 10, whether fzf's
-first is in our top 3, and whether the two top-10 lists are identical.
+first is in our top 3, and whether the two top-10 lists are identical. Typos: for 40 misspelt
+famous titles ("godfahter", "shawshenk redemption", …) over the real titles, the rank of the
+title meant in our top 10 and in fzf's, and the keystroke latency of typing them at N.
 
     .venv/bin/python benchmarks/bench_search.py              # 1M labels
     .venv/bin/python benchmarks/bench_search.py --n 100000
@@ -39,6 +41,29 @@ QUALITY = ["lord rings", "rings lord", "star w", "godfather", "toy story", "amel
            "harry potter", "back future", "xmen", "dr strangelove", "night", "king kong",
            "sw", "2001", "love actually"]
 PEER_QUERIES = ["s", "sta", "star w", "lord rings"]
+# Misspelt queries and the real title each means: swapped, doubled, dropped and wrong letters.
+MISSPELT = {
+    "godfahter": "Godfather, The", "shawshenk redemption": "Shawshank Redemption, The",
+    "casablanka": "Casablanca", "terminater": "Terminator, The",
+    "jurasic park": "Jurassic Park", "forest gump": "Forrest Gump",
+    "pulp fictoin": "Pulp Fiction", "star wras": "Star Wars",
+    "schindlers lsit": "Schindler's List", "goodfelas": "Goodfellas",
+    "braveheat": "Braveheart", "gladiater": "Gladiator", "titanik": "Titanic",
+    "the matirx": "Matrix, The", "amadues": "Amadeus", "vertgio": "Vertigo",
+    "psyco": "Psycho", "alein": "Alien", "jwas": "Jaws", "frago": "Fargo",
+    "momento": "Memento", "chinatwon": "Chinatown", "apocalypse nwo": "Apocalypse Now",
+    "taxi drvier": "Taxi Driver", "citizen kain": "Citizen Kane", "fight clup": "Fight Club",
+    "silense of the lambs": "Silence of the Lambs, The",
+    "back to the futur": "Back to the Future",
+    "raiders of the lost arc": "Raiders of the Lost Ark",
+    "singing in the rain": "Singin' in the Rain", "lawrence of arabai": "Lawrence of Arabia",
+    "resevoir dogs": "Reservoir Dogs", "trainspoting": "Trainspotting",
+    "breakfast at tifanys": "Breakfast at Tiffany's",
+    "dr strangelov": "Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb",
+    "usual suspect": "Usual Suspects, The", "unforgiveb": "Unforgiven",
+    "exorsist": "Exorcist, The", "gone with the wnid": "Gone with the Wind",
+    "raging bul": "Raging Bull",
+}
 
 
 def titles() -> list[str]:
@@ -87,15 +112,15 @@ def summary(seconds: list[float]) -> dict:
             "p95_ms": round(float(np.percentile(ms, 95)), 2), "max_ms": round(float(ms.max()), 2)}
 
 
-def time_ours(index: FuzzyIndex, limit: int) -> dict:
+def time_ours(index: FuzzyIndex, limit: int, phrases: list[str] = PHRASES) -> dict:
     typed, cold, per_prefix = [], [], {}
-    for phrase in PHRASES:
+    for phrase in phrases:
         index.forget()
         for q in prefixes(phrase):
             t0 = time.perf_counter()
             index.search(q, limit)
             typed.append(time.perf_counter() - t0)
-    for phrase in PHRASES:
+    for phrase in phrases:
         for q in prefixes(phrase):
             index.forget()
             t0 = time.perf_counter()
@@ -163,6 +188,36 @@ def quality(base: list[str]) -> dict:
             "identical_top10": f"{sum(identical)}/{len(identical)}", "queries": rows}
 
 
+def rank_of(found: list[str], title: str) -> int | None:
+    """1-based rank of the first label equal to title among the top 10, else None."""
+    for r, label in enumerate(found[:10], 1):
+        if label == title:
+            return r
+    return None
+
+
+def misspelt(base: list[str]) -> dict:
+    """Where each misspelt query puts the title it means: ours, and fzf's on the same labels."""
+    index = FuzzyIndex(base)
+    path = write_lines(base)
+    rows, ours_r, fzf_r = {}, [], []
+    try:
+        for q, title in MISSPELT.items():
+            theirs, _ = fzf_filter(path, q)
+            idx, _ = index.search(q, 10)
+            a, b = rank_of([base[i] for i in idx], title), rank_of(theirs, title)
+            ours_r.append(a)
+            fzf_r.append(b)
+            rows[q] = {"means": title, "our_rank": a, "fzf_rank": b}
+    finally:
+        os.unlink(path)
+
+    def hits(ranks, k):
+        return f"{sum(r is not None and r <= k for r in ranks)}/{len(ranks)}"
+    return {"labels": len(base), "ours_at_1": hits(ours_r, 1), "ours_at_10": hits(ours_r, 10),
+            "fzf_at_1": hits(fzf_r, 1), "fzf_at_10": hits(fzf_r, 10), "queries": rows}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -180,6 +235,7 @@ def main() -> None:
     index = FuzzyIndex(labels)
     build = time.perf_counter() - t0
     ours = time_ours(index, args.limit)
+    ours_misspelt = time_ours(index, args.limit, list(MISSPELT))
     match_counts = {q: int(len(index.matches(q)[0])) for q in PEER_QUERIES}
 
     peer_labels = labels[:: max(1, len(labels) // args.peer_n)][: args.peer_n]
@@ -204,6 +260,7 @@ def main() -> None:
         "build_s": round(build, 3),
         "index_mb": round(index.nbytes / 2**20, 1),
         "ours": ours,
+        "ours_misspelt": {k: v for k, v in ours_misspelt.items() if k != "cold_ms_by_query"},
         "matches_at_n": match_counts,
         "textual_matcher": {"subset": len(peer_labels), "queries": textual},
     }
@@ -221,9 +278,11 @@ def main() -> None:
             os.unlink(path)
         doc["fzf_filter"] = {"version": version, "queries": fz}
         doc["ranking_vs_fzf"] = quality(base)
+        doc["misspelt_vs_fzf"] = misspelt(base)
     else:
         doc["fzf_filter"] = None
         doc["ranking_vs_fzf"] = None
+        doc["misspelt_vs_fzf"] = None
     print(json.dumps(doc, indent=2, ensure_ascii=False))
 
 

@@ -546,10 +546,17 @@ class Dataset:
                 index = self._search_index = FuzzyIndex(labels)
             return index
 
-    def search(self, text: str, limit: int = 20) -> list[dict]:
-        idx, score = self.search_index().search(text, limit=limit)
-        return [{"idx": int(i), "id": self.ids[i], "label": self.labels[i], "score": float(s)}
-                for i, s in zip(idx, score, strict=True)]
+    def search(self, text: str, limit: int = 20, typos: bool = True) -> list[dict]:
+        """Fuzzy matches, best first (engine.search.FuzzyIndex.search_typos); "typo" marks a
+        label found by the words of a query that does not match as typed."""
+        index = self.search_index()
+        if typos:
+            idx, score, typo = index.search_typos(text, limit=limit)
+        else:
+            idx, score = index.search(text, limit=limit, typos=False)
+            typo = np.zeros(len(idx), np.bool_)
+        return [{"idx": int(i), "id": self.ids[i], "label": self.labels[i], "score": float(s),
+                 "typo": bool(t)} for i, s, t in zip(idx, score, typo, strict=True)]
 
     # ---- info ------------------------------------------------------------------------------
 

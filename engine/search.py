@@ -18,6 +18,11 @@ matches keeping the bonus of their first character (at least 4 each); gaps cost 
 per further character. Ties go to the label shorter after trimming whitespace, then to the
 lower index. Scores are integers returned as floats.
 
+Typos: search() also forgives them. When a query does not match as typed (fzf's best match
+leaves out a letter inside a term: "godfahter", "shawshenk"), labels whose words are within a
+few edits of the query's words (engine.typos) come first; see search_typos. `matches` and
+`score` are fzf's alone.
+
 Typing is cheap: the index remembers the matches of its last few queries, and a query that
 can only match a subset of an earlier one's matches (each earlier term is contained, in order,
 in some new term: "st" → "sta" → "star w"; also backspacing to an earlier query) scans only
@@ -45,6 +50,7 @@ import numpy as np
 from numba import njit, prange
 
 from engine.errors import InputError
+from engine.typos import WordIndex
 
 __all__ = ["FuzzyIndex", "match_positions"]
 
@@ -68,6 +74,7 @@ _WHITES = " \t\n\v\f\r\x85\xa0"
 _EXTRA_FOLDS = {"ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h", "ı": "i", "ŧ": "t",
                 "ƀ": "b", "ƒ": "f", "ŀ": "l"}
 
+STRONG = 0.5  # an fzf-style match scoring below this share of its best may be a typo
 _CHUNK = 1 << 16  # labels encoded per step: bounds the temporary UTF-32 copy
 _REMEMBERED = 16  # earlier queries whose matches narrow later ones
 
@@ -428,6 +435,37 @@ def _positions_kernel(codes, s, e, tab, cls, qkey, qsel, tstart, pos):
     return total
 
 
+@njit(cache=True, parallel=True)
+def _tight_kernel(codes, offsets, slots, tab, cls, isword, qkey, qsel, tstart, out):
+    """out[k]: label slots[k] matches, and no letter or digit lies unmatched inside the span
+    of any term's matched characters."""
+    nterm = tstart.shape[0] - 1
+    for k in prange(slots.shape[0]):
+        i = slots[k]
+        s, e = offsets[i], offsets[i + 1]
+        pos = np.full(qkey.shape[0], -1, np.int64)
+        ok = _positions_kernel(codes, s, e, tab, cls, qkey, qsel, tstart, pos) >= 0
+        t = 0
+        while ok and t < nterm:
+            a, b = tstart[t], tstart[t + 1]
+            lo, hi = pos[a], pos[a]
+            for r in range(a, b):
+                lo = min(lo, pos[r])
+                hi = max(hi, pos[r])
+            for p in range(lo, hi + 1):
+                if isword[codes[p]]:
+                    found = False
+                    for r in range(a, b):
+                        if pos[r] == p:
+                            found = True
+                            break
+                    if not found:
+                        ok = False
+                        break
+            t += 1
+        out[k] = ok
+
+
 # ---- the index ----------------------------------------------------------------------------
 
 class _Query(NamedTuple):
@@ -506,18 +544,22 @@ class FuzzyIndex:
         _permute(codes, offsets, self._order, self._offsets, self._codes)
         self._masks = masks[self._order]
         del codes, offsets, masks
+        self._isword = self._cls >= LOWER
+        self._words = WordIndex(self._codes, self._offsets, self._isword, tab[0], self._key_bit)
 
         self._lock = threading.Lock()
         self._queries: OrderedDict[str, _Query] = OrderedDict()
         self._recent: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+        self._weak: OrderedDict[str, bool] = OrderedDict()  # queries that took typo matches
 
     def __len__(self) -> int:
         return self.n
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self._codes, self._offsets, self._masks, self._order,
-                                      self._slot, self._tab, self._cls))
+        return self._words.nbytes + sum(a.nbytes for a in (
+            self._codes, self._offsets, self._masks, self._order, self._slot, self._tab,
+            self._cls))
 
     # ---- queries --------------------------------------------------------------------------
 
@@ -636,14 +678,72 @@ class FuzzyIndex:
         order = np.argsort(idx)
         return idx[order], score[order]
 
-    def search(self, query: str, limit: int | None = 50) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: str, limit: int | None = 50, typos: bool = True
+               ) -> tuple[np.ndarray, np.ndarray]:
         """The best `limit` matches (all when None): (int32 indices, float64 scores), best
-        first; ties to the shorter label, then the lower index. A blank query matches nothing."""
+        first; ties to the shorter label, then the lower index. A blank query matches nothing.
+
+        With `typos` (see search_typos), a query that does not match as typed puts the labels
+        whose words are within a few edits of its words first."""
+        idx, score, _ = self.search_typos(query, limit) if typos else self._plain(query, limit)
+        return idx, score
+
+    def search_typos(self, query: str, limit: int | None = 50
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """search() with typo matches: (indices, scores, whether each came by typo).
+
+        A query matches as typed when its best fzf-style match holds each term tightly: no
+        letter or digit of the label left out between the term's first and last matched
+        characters ("lord rings" in "Lord of the Rings", "xmen" in "X-Men"). Then fzf's order
+        stands. Otherwise ("godfahter", "alein") the labels with typo matches (engine.typos)
+        come first, by words matched, then summed similarity, then whether fzf matches them
+        tightly, then fzf's tie-breaks; each scores its similarity share times the query's
+        best possible fzf score. The fzf-style matches that are not among them follow in
+        fzf's order, with their own scores."""
         if limit is not None and limit < 1:
             raise InputError(f"limit must be at least 1, got {limit}")
         q = self._compile(query)
-        if not q.terms or not q.possible or self.n == 0:
-            return np.zeros(0, np.int32), np.zeros(0, np.float64)
+        none = np.zeros(0, np.int32), np.zeros(0, np.float64), np.zeros(0, np.bool_)
+        if not q.terms or self.n == 0:
+            return none
+        slots, score = self._fzf(q, limit)
+        if len(slots) and self._tight(q, slots[:1])[0]:
+            return self._order[slots], score.astype(np.float64), np.zeros(len(slots), np.bool_)
+        words, prefix = self._query_words(query)
+        t_slots, t_rank, t_share = self._words.search(words, prefix, limit)
+        if not len(t_slots):
+            return self._order[slots], score.astype(np.float64), np.zeros(len(slots), np.bool_)
+        self._remember_weak(query)
+        order = np.lexsort((t_slots, ~self._tight(q, t_slots), -t_rank))[:limit]
+        t_slots, t_share = t_slots[order], t_share[order]
+        rest = ~np.isin(slots, t_slots)
+        slots, score = slots[rest], score[rest].astype(np.float64)
+        idx = np.concatenate([t_slots, slots])[:limit]
+        out = np.concatenate([t_share * q.best, score])[:limit]
+        typo = np.arange(len(idx)) < len(t_slots)
+        return self._order[idx], out, typo
+
+    def _plain(self, query: str, limit: int | None):
+        if limit is not None and limit < 1:
+            raise InputError(f"limit must be at least 1, got {limit}")
+        q = self._compile(query)
+        if not q.terms or self.n == 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.float64), None
+        slots, score = self._fzf(q, limit)
+        return self._order[slots], score.astype(np.float64), None
+
+    def _tight(self, q: _Query, slots: np.ndarray) -> np.ndarray:
+        """Per slot, whether its label matches every term tightly (see search_typos)."""
+        out = np.zeros(len(slots), np.bool_)
+        if q.possible and len(slots):
+            _tight_kernel(self._codes, self._offsets, slots.astype(np.int32), self._tab,
+                          self._cls, self._isword, q.qkey, q.qsel, q.tstart, out)
+        return out
+
+    def _fzf(self, q: _Query, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The fzf-style matches' slots and scores, best first."""
+        if not q.possible:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
         slots, score = self._scan(q, limit or 0)
         # Slots are the tie-break rank, so (score desc, slot asc) is the whole ordering.
         key = (q.best - score.astype(np.int64)) * (self.n + 1) + slots
@@ -652,13 +752,49 @@ class FuzzyIndex:
             sel = sel[np.argsort(key[sel])]
         else:
             sel = np.argsort(key)
-        return self._order[slots[sel]], score[sel].astype(np.float64)
+        return slots[sel], score[sel]
+
+    def _query_words(self, query: str) -> tuple[list[np.ndarray], bool]:
+        """The query's words as folded keys (-1: a character no label has), split as label
+        words are, and whether the last one is still being typed."""
+        words, cur = [], []
+        for ch in query + " ":
+            if unicodedata.category(ch) in ("Cc", "Cf") and ch not in _WHITES:
+                continue
+            if _char_class(ch) >= LOWER:
+                cur.append(self._key.get(_fold1(_lower1(ch)), -1))
+            elif cur:
+                words.append(np.array(cur, np.int32))
+                cur = []
+        return words, bool(query) and query[-1] not in _WHITES
+
+    def _remember_weak(self, query: str) -> None:
+        with self._lock:
+            self._weak[query] = True
+            self._weak.move_to_end(query)
+            if len(self._weak) > 64:
+                self._weak.popitem(last=False)
 
     def positions(self, i: int, query: str) -> list[int]:
         """Positions (code point indices) in label i of the characters the query matched, the
-        alignment its score came from; [] when label i does not match."""
+        alignment its score came from; [] when label i does not match. For a query whose
+        search took typo matches, the label's words that match a query word within the
+        edits allowed, when it has any."""
+        if query in self._weak:
+            spans = self._typo_spans(int(i), query)
+            if spans:
+                return sorted({p for a, e in spans for p in range(a, e)})
         total, pos = self._align(i, query)
         return [] if total is None else pos
+
+    def _typo_spans(self, i: int, query: str) -> list[tuple[int, int]]:
+        if not 0 <= i < self.n:
+            raise InputError(f"label index {i} out of range (0..{self.n - 1})")
+        slot = int(self._slot[i])
+        label = self._codes[self._offsets[slot]:self._offsets[slot + 1]]
+        words, prefix = self._query_words(query)
+        return self._words.matched_words(self._tab[0][label], self._isword[label], words,
+                                         prefix)
 
     def score(self, i: int, query: str) -> int | None:
         """Label i's score for the query (as search ranks it), or None when it does not match."""

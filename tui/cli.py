@@ -219,6 +219,8 @@ def _parser() -> argparse.ArgumentParser:
     _embedding_option(s)
     s.add_argument("text")
     s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--exact", action="store_true",
+                   help="fzf-style matches only, no typo matches for a misspelt query")
     s.add_argument("--json", action="store_true")
 
     h = sub.add_parser("heatmap", help="pairwise similarities of a group, in the order of "
@@ -582,13 +584,16 @@ def _cmd_search(args) -> int:
     if not args.text.strip():
         raise InputError("search text is empty")
     with Dataset.open(args.dataset, args.embedding) as ds:
-        matches = ds.search(args.text, limit=args.limit)
+        matches = ds.search(args.text, limit=args.limit, typos=not args.exact)
         if args.json:
             _print_json({"query": args.text, "matches": [
-                {"id": m["id"], "label": m["label"], "score": m["score"]} for m in matches]})
+                {"id": m["id"], "label": m["label"], "score": m["score"], "typo": m["typo"]}
+                for m in matches]})
         else:
             for m in matches:
-                print(f"{m['score']:>8.1f}  {_plain(m['label'], 70)}  [{_plain(m['id'], 30)}]")
+                mark = "~" if m["typo"] else " "
+                print(f"{m['score']:>8.1f}{mark} {_plain(m['label'], 70)}  "
+                      f"[{_plain(m['id'], 30)}]")
     return 0 if matches else 1
 
 

@@ -83,8 +83,21 @@ def test_search_json(run, vectors_dataset):
     doc = json.loads(res.stdout)
     assert doc["query"] == "beta 2"
     assert doc["matches"] and all("beta" in m["label"] for m in doc["matches"])
-    assert set(doc["matches"][0]) == {"id", "label", "score"}
+    assert set(doc["matches"][0]) == {"id", "label", "score", "typo"}
+    assert not any(m["typo"] for m in doc["matches"])
     assert run("search", vectors_dataset, "qqqqxxxx").returncode == 1
+
+
+def test_search_forgives_typos_unless_exact(run, demo_dataset):
+    res = run("search", demo_dataset, "godfahter", "--limit", "3", "--json")
+    assert res.returncode == 0, res.stderr
+    first = json.loads(res.stdout)["matches"][0]
+    assert first["label"].startswith("Godfather, The") and first["typo"]
+    res = run("search", demo_dataset, "godfahter", "--limit", "3")
+    assert res.stdout.splitlines()[0].split()[0].endswith("~")  # typo matches are marked
+    res = run("search", demo_dataset, "godfahter", "--limit", "3", "--exact", "--json")
+    assert not any(m["label"].startswith("Godfather, The")
+                   for m in json.loads(res.stdout)["matches"])
 
 
 def test_labels_are_plain_text_in_terminal_output(run, vectors_dataset):

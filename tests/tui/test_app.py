@@ -525,6 +525,20 @@ async def test_search_marks_matched_characters(explorer, settle):
         assert {"b", "t", "m"} <= marked
 
 
+async def test_search_forgives_a_typo_and_says_so(explorer, settle):
+    app = explorer()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"gamam")  # a swap: not a subsequence of "gamma"
+        await settle(pilot)
+        first = app.screen.query_one("#search-results", OptionList).options[0].prompt
+        assert first.plain.startswith("gamma")
+        marked = "".join(first.plain[s.start:s.end] for s in first.spans
+                         if "bold" in str(s.style))
+        assert marked == "gamma"  # the word matched, whole
+        assert "near spelling" in static_text(app.screen.query_one("#search-status"))
+
+
 async def test_search_escape_changes_nothing(explorer, settle):
     app = explorer()
     async with app.run_test(size=SMALL) as pilot:
@@ -1148,7 +1162,8 @@ async def test_search_by_meaning_in_a_file_built_from_text(tmp_path, settle):
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, SearchScreen)
-        assert static_text(screen.query_one("#search-status")) == "no matches"
+        # by label, only the words "on" and "the" match
+        assert "near spelling" in static_text(screen.query_one("#search-status"))
         await pilot.press("ctrl+t")
         await settle(pilot)
         rows = option_texts(screen.query_one("#search-results", OptionList))

@@ -135,7 +135,7 @@ class SearchScreen(ModalScreen[int | None]):
             return
         try:
             index = self._ds.search_index()
-            idx, _score = index.search(query, limit=LIMIT)
+            idx, _score, typo = index.search_typos(query, limit=LIMIT)
         except Exception as err:  # a bad query is a message, not a crash
             self.post_message(self.Results(query, np.zeros(0, np.int64), [],
                                            plain_label(str(err), 200)))
@@ -146,6 +146,9 @@ class SearchScreen(ModalScreen[int | None]):
         note = (f"best {LIMIT} matches" if len(rows) >= LIMIT
                 else f"{len(rows)} match" + ("" if len(rows) == 1 else "es"))
         note += " · ↑↓ move · Enter jumps · Esc closes"
+        if typo.any():
+            note = (f"{int(typo.sum())} by a near spelling (the query does not match as typed) · "
+                    + note)
         if not rows:
             note = "no matches"
         if not worker.is_cancelled:
