@@ -163,6 +163,22 @@ class Dataset:
             types = dict(self._store.columns("entities"))
         return [c for c in self.metadata_columns if is_numeric_type(types.get(c, ""))]
 
+    def filter_columns(self) -> dict[str, str]:
+        """What a filter can test: id, label and each metadata column, as "number" or "text"."""
+        numeric = set(self.numeric_columns)
+        return {"id": "text", "label": "text",
+                **{c: "number" if c in numeric else "text" for c in self.metadata_columns}}
+
+    def where(self, expression: str) -> np.ndarray:
+        """Which entities pass a filter expression (engine.filters), as a boolean mask."""
+        from engine.filters import parse_filter
+        f = parse_filter(expression, self.filter_columns())
+        with self._lock:
+            idx = self._store.entities_where(f.sql, f.params)
+        mask = np.zeros(self.n, np.bool_)
+        mask[idx] = True
+        return mask
+
     def metadata(self, column: str) -> np.ndarray:
         if column not in self.metadata_columns:
             raise InputError(f"no metadata column '{column}' (columns: "
@@ -620,12 +636,19 @@ class Dataset:
 
     def export(self, table: str, out: str | None, fmt: str | None = None, *,
                threshold: float | None = None, method: str | None = None,
-               layout: str | None = None, stream=None) -> int:
+               layout: str | None = None, stream=None, only: np.ndarray | None = None) -> int:
         """Write a table to `out` (None: standard output, or the binary `stream` given in its
-        place) in `fmt` (default: by out's suffix); returns the rows written."""
-        from engine.export import write_table
+        place) in `fmt` (default: by out's suffix); returns the rows written. `only`, a
+        boolean mask over entities (a filter's, a selection's), keeps the rows of those
+        entities (for knn: the rows from them)."""
+        from engine.export import only_entities, write_table
+        if only is not None:
+            only = np.asarray(only, np.bool_)
+            if only.shape != (self.n,):
+                raise InputError(f"a row mask must have {self.n} entries, got {only.shape}")
         if table == "clusters":
-            return write_table(self._cluster_table(threshold, method), out, fmt, stream)
+            return write_table(only_entities(self._cluster_table(threshold, method), "idx",
+                                             only), out, fmt, stream)
         if table == "knn":
             self._require("knn", "neighbour graph")
         elif table == "layout":
@@ -635,7 +658,9 @@ class Dataset:
         elif table != "entities":
             raise InputError(f"unknown table '{table}' (use entities, knn, layout, clusters)")
         with self._lock:  # the rows stream from DuckDB as they are written
-            return write_table(self._store.table_rows(table, layout), out, fmt, stream)
+            rows = self._store.table_rows(table, layout)
+            key = "src" if table == "knn" else "idx"
+            return write_table(only_entities(rows, key, only), out, fmt, stream)
 
     def _cluster_table(self, threshold: float | None, method: str | None):
         import pyarrow as pa

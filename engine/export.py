@@ -93,6 +93,22 @@ def write_table(data: pa.Table | pa.RecordBatchReader, out: str | None,
     return n
 
 
+def only_entities(data: pa.Table | pa.RecordBatchReader, key: str, mask
+                  ) -> pa.Table | pa.RecordBatchReader:
+    """The rows whose entity (column `key`, an idx) is set in the boolean mask; all with None.
+    A stream stays a stream, filtered a batch at a time."""
+    if mask is None:
+        return data
+    import pyarrow as pa
+    if isinstance(data, pa.Table):
+        return data.filter(pa.array(mask[data.column(key).to_numpy()]))
+
+    def kept():
+        for batch in data:
+            yield batch.filter(pa.array(mask[batch.column(key).to_numpy(zero_copy_only=False)]))
+    return pa.RecordBatchReader.from_batches(data.schema, kept())
+
+
 def stdout_name() -> str:
     """What standard output is, for a message: its file (/dev/full), else "standard output"."""
     try:

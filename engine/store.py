@@ -411,6 +411,12 @@ class Store:
         cols = ", ".join(_quote(c) for c in (columns or self.entity_columns()))
         return self.arrow(f"SELECT {cols} FROM entities ORDER BY idx")
 
+    def entities_where(self, sql: str, params: tuple) -> np.ndarray:
+        """The idx of every entity passing a predicate that engine.filters built (its SQL
+        is made there from column names and placeholders only; values come as parameters)."""
+        return self.numpy(f"SELECT idx FROM entities WHERE {sql} ORDER BY idx",
+                          list(params))["idx"].astype(np.int64)
+
     def entity_row(self, idx: int) -> dict:
         cur = self.con.execute("SELECT * FROM entities WHERE idx = ?", [int(idx)])
         names = [d[0] for d in cur.description]

@@ -185,6 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--text", help="instead of QUERY: the entities nearest this text, embedded "
                                   "with the model of a --text-column build ([text] extra)")
     n.add_argument("-k", type=int, default=None, help="how many (default: all stored)")
+    _where_option(n)
     n.add_argument("--json", action="store_true")
 
     cm = sub.add_parser("compare", help="two embeddings of the same entities: neighbour "
@@ -212,6 +213,7 @@ def _parser() -> argparse.ArgumentParser:
                    "similarity ≥ T (default: the explorer's opening threshold)")
     g.add_argument("--method", help="stored communities: label-propagation, slpa, kmeans, …")
     cl.add_argument("--min-size", type=int, default=2)
+    _where_option(cl)
     cl.add_argument("--json", action="store_true")
 
     s = sub.add_parser("search", help="fuzzy search over labels")
@@ -219,6 +221,7 @@ def _parser() -> argparse.ArgumentParser:
     _embedding_option(s)
     s.add_argument("text")
     s.add_argument("--limit", type=int, default=20)
+    _where_option(s)
     s.add_argument("--exact", action="store_true",
                    help="fzf-style matches only, no typo matches for a misspelt query")
     s.add_argument("--json", action="store_true")
@@ -303,6 +306,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=FORMAT_NAMES,
                    help="default: from -o's suffix, else csv")
     e.add_argument("-o", "--output", help="file to write (default: standard output)")
+    _where_option(e)
     return p
 
 
@@ -393,11 +397,15 @@ def _cmd_neighbors(args) -> int:
     if args.vector is not None or args.text is not None:
         return _nearest_to_new(args)
     with Dataset.open(args.dataset, args.embedding) as ds:
-        result = ds.neighbors(args.query, args.k)
+        passing = _passing(ds, args)
+        result = ds.neighbors(args.query, args.k if passing is None else None)
         if args.k is not None and args.k > result.stored_k:
             _note(f"only {result.stored_k} neighbours are stored (built with -k "
                   f"{result.stored_k}); rebuild with a larger -k for more")
         records = result.records(ds)
+        if passing is not None:  # of the stored neighbours, those that pass
+            records = [r for r, i in zip(records, result.idx.tolist(), strict=True)
+                       if passing[i]][:args.k]
         q = result.query
         if args.json:
             _print_json({"query": {"id": ds.ids[q], "label": ds.labels[q]},
@@ -501,20 +509,30 @@ def _cmd_clusters(args) -> int:
             from tui.state import opening_threshold
             threshold, opening = opening_threshold(ds), True
         result = ds.clusters(threshold, args.method, min_size=args.min_size)
+        passing = _passing(ds, args)
         if result.overlapping:
-            _print_overlapping(ds, args, result)
+            _print_overlapping(ds, args, result, passing)
             return 0 if len(result) else 1
         sizes = result.sizes
+        listed = [c for c in range(len(result))
+                  if passing is None or passing[result.members(c)].any()]
+
+        def members(c):
+            m = result.members(c)
+            return m if passing is None else m[passing[m]]
         names = ds.cluster_names(result)
         if args.json:
             ids, labels = ds.ids, ds.labels
             _print_json({
                 "threshold": threshold, "method": args.method,
+                **({} if passing is None else {"where": args.where,
+                                               "passing": int(passing.sum())}),
                 "clusters": [{"cluster": c, "size": int(sizes[c]),
+                              **({} if passing is None else {"passing": len(members(c))}),
                               **_naming(ds, names, c),
                               "members": [{"id": ids[m], "label": labels[m]}
-                                          for m in result.members(c)]}
-                             for c in range(len(result))],
+                                          for m in members(c)]}
+                             for c in listed],
                 "singletons": result.singletons})
         else:
             what = (f"at threshold {threshold:g}" if threshold is not None
@@ -525,13 +543,18 @@ def _cmd_clusters(args) -> int:
                 f", {ds.n - len(ds.members):,} of them not in embedding {_plain(ds.embedding)}")
             print(f"{len(result)} clusters of at least {args.min_size} {what}; "
                   f"{result.singletons} singletons{lacking}")
-            for c in range(len(result)):
-                members = result.members(c)
-                listed = ", ".join(_plain(ds.labels[m], 40) for m in members[:8])
-                more = f", … (+{len(members) - 8})" if len(members) > 8 else ""
-                print(f"{c:>5}  {int(sizes[c]):>6}  [{_plain(names.labels[c], 40)}]  "
-                      f"{listed}{more}")
-    return 0 if len(result) else 1
+            if passing is not None:
+                print(f"filter {_plain(args.where, 60)}: {int(passing.sum()):,} of {ds.n:,} "
+                      f"entities pass, in {len(listed)} of the clusters; sizes are "
+                      "passing / all")
+            for c in listed:
+                shown = members(c)
+                names_of = ", ".join(_plain(ds.labels[m], 40) for m in shown[:8])
+                more = f", … (+{len(shown) - 8})" if len(shown) > 8 else ""
+                size = (f"{int(sizes[c]):>6}" if passing is None
+                        else f"{len(shown):>6}/{int(sizes[c])}")
+                print(f"{c:>5}  {size}  [{_plain(names.labels[c], 40)}]  {names_of}{more}")
+    return 0 if listed else 1
 
 
 def _naming(ds, names, c: int) -> dict:
@@ -544,9 +567,10 @@ def _naming(ds, names, c: int) -> dict:
                                                  "label": ds.labels[central]}}
 
 
-def _print_overlapping(ds, args, result) -> None:
+def _print_overlapping(ds, args, result, passing=None) -> None:
     """Overlapping communities (slpa): every member of each, with its strength; a member of
-    several communities is marked * in text, and JSON gives its communities."""
+    several communities is marked * in text, and JSON gives its communities. With a filter,
+    the members that pass."""
     sizes, count = result.sizes, result.count
     listed = result.positions_of_members()
     names = ds.cluster_names(result)
@@ -558,8 +582,10 @@ def _print_overlapping(ds, args, result) -> None:
                           "members": [
                 {"id": ids[m], "label": labels[m], "strength": _share(s),
                  "communities": int(count[m]), "clusters": listed[m]}
-                for m, s in zip(result.members(c), result.strengths(c), strict=True)]}
-                for c in range(len(result))],
+                for m, s in zip(result.members(c), result.strengths(c), strict=True)
+                if passing is None or passing[m]]}
+                for c in range(len(result))
+                if passing is None or passing[result.members(c)].any()],
             "singletons": result.singletons})
         return
     shared = int((count > 1).sum())
@@ -567,10 +593,26 @@ def _print_overlapping(ds, args, result) -> None:
           f"{result.singletons} singletons; {shared} in several communities (marked *, with "
           "their strength)")
     for c in range(len(result)):
+        if passing is not None and not passing[result.members(c)].any():
+            continue
         print(f"{c:>5}  {int(sizes[c]):>6}  [{_plain(names.labels[c], 40)}]")
         for m, s in zip(result.members(c), result.strengths(c), strict=True):
+            if passing is not None and not passing[m]:
+                continue
             mark = f"* {s:.2f}" if count[m] > 1 else ""
             print(f"{'':>7}{mark:>6}  {_plain(ds.labels[m], 70)}  [{_plain(ds.ids[m], 30)}]")
+
+
+def _where_option(p) -> None:
+    p.add_argument("--where", metavar="EXPR",
+                   help="only entities passing a filter, e.g. \"genres ~ 'Comedy' and year "
+                        ">= 1990\" (README: Filters)")
+
+
+def _passing(ds, args):
+    """The filter's mask (None: no --where)."""
+    where = getattr(args, "where", None)
+    return None if where is None else ds.where(where)
 
 
 def _share(s) -> float:
@@ -584,7 +626,12 @@ def _cmd_search(args) -> int:
     if not args.text.strip():
         raise InputError("search text is empty")
     with Dataset.open(args.dataset, args.embedding) as ds:
-        matches = ds.search(args.text, limit=args.limit, typos=not args.exact)
+        passing = _passing(ds, args)
+        if passing is None:
+            matches = ds.search(args.text, limit=args.limit, typos=not args.exact)
+        else:
+            matches = [m for m in ds.search(args.text, limit=None, typos=not args.exact)
+                       if passing[m["idx"]]][:args.limit]
         if args.json:
             _print_json({"query": args.text, "matches": [
                 {"id": m["id"], "label": m["label"], "score": m["score"], "typo": m["typo"]}
@@ -857,7 +904,8 @@ def _cmd_export(args) -> int:
         terminal = out is None and sys.stdout.isatty()
         ds.export(args.table, out, args.format, threshold=args.threshold,
                   method=args.method, layout=args.layout_name,
-                  stream=_TerminalText(sys.stdout.buffer) if terminal else None)
+                  stream=_TerminalText(sys.stdout.buffer) if terminal else None,
+                  only=_passing(ds, args))
     return 0
 
 
